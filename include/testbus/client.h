@@ -16,6 +16,11 @@ extern "C" {
 
 typedef struct tb_conn tb_conn;
 
+/* Request metadata keys with a meaning to testbus itself. */
+#define TB_META_TOKEN "auth-token" /* the identity token */
+#define TB_META_RUN_ID "run-id"
+#define TB_META_TRACE_ID "trace-id"
+
 /* TLS material for tls+tcp:// (files in PEM). All fields may be NULL. */
 typedef struct tb_tls_opts {
 	const char *ca_file;     /* verify the peer; a server with one requires client certs */
