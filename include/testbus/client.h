@@ -92,18 +92,18 @@ TB_EXPORT pid_t tb_conn_peer_pid(tb_conn *conn);
  * protobuf_c_message_free_unpacked(out, NULL). On error *outputp is NULL and
  * st (may be NULL) says why. opts may be NULL. Blocks.
  */
-TB_EXPORT int tb_call(tb_conn *conn, const ProtobufCServiceDescriptor *service,
+TB_EXPORT int tb_invoke(tb_conn *conn, const ProtobufCServiceDescriptor *service,
                       const char *method, const ProtobufCMessage *input,
                       ProtobufCMessage **outputp, const tb_call_opts *opts, tb_status *st);
 
 /*
- * Like tb_call, on packed bytes and names, for tools that do not know the
+ * Like tb_invoke, on packed bytes and names, for tools that do not know the
  * types at compile time. Caller owns *outp (free()); *outp may be NULL when
  * the answer is empty.
  */
-TB_EXPORT int tb_call_raw(tb_conn *conn, const char *service, const char *method,
+TB_EXPORT int tb_invoke_raw(tb_conn *conn, const char *service, const char *method,
                           const uint8_t *payload, size_t len, uint8_t **outp, size_t *outlenp,
-                          const tb_call_opts *opts, tb_status *st);
+                            const tb_call_opts *opts, tb_status *st);
 
 /* Asks the component to cancel the running call call_id. *foundp may be NULL. */
 TB_EXPORT int tb_cancel(tb_conn *conn, uint64_t call_id, int *foundp, tb_status *st);
@@ -124,7 +124,7 @@ TB_EXPORT uint64_t tb_new_call_id(void);
 
 /*
  * Typed stubs, one per method: tb_<service>_<method>(conn, in, &out, opts, st).
- * Same ownership and errors as tb_call.
+ * Same ownership and errors as tb_invoke.
  */
 #define TB_STUB(fn, In, Out)                                                             \
 	TB_EXPORT int fn(tb_conn *conn, const In *in, Out **outp, const tb_call_opts *opts, \

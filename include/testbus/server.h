@@ -154,8 +154,11 @@ typedef struct tb_component {
  * The main() of a component process: parses the standard options (--listen,
  * --capacity, --config, --events, --token, --tls-*, --insecure, --labels,
  * --help, --version), serves until SIGTERM or SIGINT (or the parent's death
- * when spawned by the broker), then stops cleanly. Returns the process exit
- * status.
+ * when spawned by the broker, which sets TESTBUS_PARENT_PID), then stops
+ * cleanly. SIGTERM, SIGINT and SIGHUP are blocked in every thread so that the
+ * main thread can wait for them: a child process started by a handler must
+ * reset its signal mask (posix_spawnattr_setsigmask with POSIX_SPAWN_SETSIGMASK).
+ * SIGPIPE is ignored. Returns the process exit status.
  */
 TB_EXPORT int tb_component_main(const tb_component *comp, int argc, char **argv);
 

@@ -1,0 +1,57 @@
+/* The connection object shared by conn.c and call.c. */
+#ifndef TESTBUS_CONN_H
+#define TESTBUS_CONN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "internal.h"
+
+/* A reusable context and aio pair: one call at a time uses it. */
+struct conn_slot {
+	nng_ctx ctx;
+	nng_aio *aio;
+};
+
+/* A call in flight, tracked so a lost peer can end it. */
+struct conn_call {
+	struct conn_call *next, *prev;
+	struct conn_slot *slot;
+	bool peer_lost; /* set under the connection's lock */
+};
+
+struct tb_conn {
+	nng_socket sock;
+	bool sock_open;
+	nng_dialer dialer;
+	nng_tls_config *tls;
+	char *url;
+	char *token;
+	uint32_t open_max;
+	_Atomic uint32_t max_msg;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* active reaching 0, a pipe being added */
+	struct conn_call *calls;
+	struct conn_slot **free_slots;
+	size_t n_free, cap_free;
+	unsigned active;
+	int pipes;
+	bool ever_connected;
+	pid_t peer_pid;
+	bool closing;
+};
+
+/* Takes a slot for one call; counts the call as active. Give it back with put. */
+int tbi_conn_slot_get(tb_conn *conn, struct conn_slot **slotp, tb_status *st);
+void tbi_conn_slot_put(tb_conn *conn, struct conn_slot *slot);
+
+void tbi_conn_track(tb_conn *conn, struct conn_call *call);
+/* Stops tracking call; returns whether its peer was lost meanwhile. */
+bool tbi_conn_untrack(tb_conn *conn, struct conn_call *call);
+
+/* Waits until a pipe is up or the monotonic deadline passes. */
+bool tbi_conn_wait_connected(tb_conn *conn, uint64_t deadline);
+void tbi_conn_state(tb_conn *conn, int *pipesp, bool *everp);
+
+#endif
