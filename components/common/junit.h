@@ -78,10 +78,11 @@ void tb_junit_free(tb_junit *j);
 /*
  * Parses the report at path and merges its tests into j. stats (may be NULL)
  * receives the per-element counts of this report. Does not block beyond
- * reading the file. On error j is unchanged (though the arena may have
- * grown) and st says why: TB_NOT_FOUND / TB_PERMISSION_DENIED when the file
- * cannot be read, TB_RESOURCE_EXHAUSTED when it or the collector exceeds a
- * limit, TB_INVALID_ARGUMENT when it is not a well-formed JUnit report.
+ * reading the file. On error j holds no test of this report (unless memory
+ * ran out while merging; the arena may have grown either way) and st says
+ * why: TB_NOT_FOUND / TB_PERMISSION_DENIED when the file cannot be read,
+ * TB_RESOURCE_EXHAUSTED when it or the collector exceeds a limit,
+ * TB_INVALID_ARGUMENT when it is not a well-formed JUnit report.
  */
 int tb_junit_add_file(tb_junit *j, const char *path, tb_junit_file_stats *stats,
                       tb_status *st);
