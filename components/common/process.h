@@ -129,6 +129,13 @@ int tb_process_env_build(const char *const *env, const char *const *set, size_t 
 /* Frees an array made by tb_process_env_build. env may be NULL. */
 void tb_process_env_free(char **env);
 
+/*
+ * Replaces, in place, every byte of s[0..len) that is not part of a valid
+ * UTF-8 sequence, and every NUL, with '?': child output may be any bytes,
+ * protobuf strings must be UTF-8. Returns the number of bytes replaced.
+ */
+size_t tb_utf8_repair(char *s, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
