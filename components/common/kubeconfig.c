@@ -476,3 +476,174 @@ int tb_kubeconfig_write_file(char *template_, const void *data, size_t len, tb_s
 		unlink(template_);
 	return rv;
 }
+
+/* --- writing a flattened kubeconfig --- */
+
+/* A growing output buffer; ok turns false when memory runs out. */
+typedef struct kc_out {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool ok;
+} kc_out;
+
+static void kc_put(kc_out *o, const char *s, size_t n)
+{
+	size_t cap = o->cap ? o->cap : 1024;
+	char *p;
+
+	if (!o->ok)
+		return;
+	while (cap < o->len + n + 1)
+		cap *= 2;
+	if (cap != o->cap) {
+		if ((p = realloc(o->data, cap)) == NULL) {
+			o->ok = false;
+			return;
+		}
+		o->data = p;
+		o->cap = cap;
+	}
+	memcpy(o->data + o->len, s, n);
+	o->len += n;
+	o->data[o->len] = '\0';
+}
+
+static void kc_puts(kc_out *o, const char *s)
+{
+	kc_put(o, s, strlen(s));
+}
+
+/* s as a YAML double-quoted scalar. */
+static void kc_quoted(kc_out *o, const char *s)
+{
+	char esc[8];
+
+	kc_puts(o, "\"");
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\') {
+			esc[0] = '\\';
+			esc[1] = *s;
+			kc_put(o, esc, 2);
+		} else if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned char)*s);
+			kc_puts(o, esc);
+		} else {
+			kc_put(o, s, 1);
+		}
+	}
+	kc_puts(o, "\"");
+}
+
+static void kc_base64_put(kc_out *o, const unsigned char *p, size_t n)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char quad[4];
+	unsigned v;
+	size_t i;
+
+	for (i = 0; i < n; i += 3) {
+		v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+		    (i + 2 < n ? p[i + 2] : 0);
+		quad[0] = alphabet[v >> 18 & 63];
+		quad[1] = alphabet[v >> 12 & 63];
+		quad[2] = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
+		quad[3] = i + 2 < n ? alphabet[v & 63] : '=';
+		kc_put(o, quad, 4);
+	}
+}
+
+/* "    key: <base64>\n" from data, or from the file at path; nothing when both are NULL. */
+static int kc_put_data(kc_out *o, const char *key, const char *data, size_t len,
+                       const char *path, tb_status *st)
+{
+	char *file = NULL;
+	size_t flen = 0;
+	int rv;
+
+	if (data == NULL && path == NULL)
+		return TB_OK;
+	if (data == NULL) {
+		if ((rv = tb_kubeconfig_read_file(path, KC_MAX_TOKEN_FILE, &file, &flen, st)) != TB_OK)
+			return rv;
+		data = file;
+		len = flen;
+	}
+	kc_puts(o, "    ");
+	kc_puts(o, key);
+	kc_puts(o, ": ");
+	kc_base64_put(o, (const unsigned char *)data, len);
+	kc_puts(o, "\n");
+	if (file != NULL)
+		explicit_bzero(file, flen);
+	free(file);
+	return TB_OK;
+}
+
+static void kc_put_field(kc_out *o, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	kc_puts(o, "    ");
+	kc_puts(o, key);
+	kc_puts(o, ": ");
+	kc_quoted(o, value);
+	kc_puts(o, "\n");
+}
+
+static int kc_put_user(kc_out *o, const tb_kubeconfig *kc, tb_status *st)
+{
+	int rv;
+
+	kc_puts(o, "users:\n- name: ");
+	kc_quoted(o, kc->user ? kc->user : "testbus");
+	kc_puts(o, "\n  user:\n");
+	kc_put_field(o, "token", kc->token);
+	if ((rv = kc_put_data(o, "client-certificate-data", kc->cert_data, kc->cert_len,
+	                      kc->cert_file, st)) != TB_OK ||
+	    (rv = kc_put_data(o, "client-key-data", kc->key_data, kc->key_len, kc->key_file,
+	                      st)) != TB_OK)
+		return rv;
+	if (kc->token == NULL && kc->cert_data == NULL && kc->cert_file == NULL)
+		kc_puts(o, "    {}\n");
+	return TB_OK;
+}
+
+int tb_kubeconfig_flatten(const tb_kubeconfig *kc, char **outp, size_t *lenp, tb_status *st)
+{
+	kc_out o = {.ok = true};
+	const char *cluster = kc->cluster ? kc->cluster : "testbus";
+	int rv;
+
+	kc_puts(&o, "apiVersion: v1\nkind: Config\ncurrent-context: ");
+	kc_quoted(&o, kc->context ? kc->context : "testbus");
+	kc_puts(&o, "\nclusters:\n- name: ");
+	kc_quoted(&o, cluster);
+	kc_puts(&o, "\n  cluster:\n");
+	kc_put_field(&o, "server", kc->server);
+	kc_put_field(&o, "tls-server-name", kc->tls_server_name);
+	if (kc->insecure)
+		kc_puts(&o, "    insecure-skip-tls-verify: true\n");
+	if ((rv = kc_put_data(&o, "certificate-authority-data", kc->ca_data, kc->ca_len,
+	                      kc->ca_file, st)) != TB_OK)
+		goto out;
+	kc_puts(&o, "contexts:\n- name: ");
+	kc_quoted(&o, kc->context ? kc->context : "testbus");
+	kc_puts(&o, "\n  context:\n");
+	kc_put_field(&o, "cluster", cluster);
+	kc_put_field(&o, "user", kc->user ? kc->user : "testbus");
+	kc_put_field(&o, "namespace", kc->namespace_);
+	if ((rv = kc_put_user(&o, kc, st)) != TB_OK)
+		goto out;
+	if (!o.ok)
+		rv = tb_status_set(st, TB_RESOURCE_EXHAUSTED, "out of memory");
+out:
+	if (rv != TB_OK && o.data != NULL) {
+		explicit_bzero(o.data, o.len);
+		free(o.data);
+	}
+	*outp = rv == TB_OK ? o.data : NULL;
+	*lenp = rv == TB_OK ? o.len : 0;
+	return rv;
+}

@@ -62,6 +62,15 @@ int tb_kubeconfig_load(const char *path, const char *context, tb_kubeconfig *kc,
 void tb_kubeconfig_fini(tb_kubeconfig *kc);
 
 /*
+ * Writes a self-contained kubeconfig with kc's one context as current-context:
+ * files it names (CA, client certificate and key, token file) are embedded as
+ * *-data, so the result works on another host. Caller owns *outp (a secret,
+ * NUL-terminated); free with free(). Returns TB_OK, or the error of reading a
+ * named file.
+ */
+int tb_kubeconfig_flatten(const tb_kubeconfig *kc, char **outp, size_t *lenp, tb_status *st);
+
+/*
  * Points tls at kc's CA and client certificate. The pointers are borrowed
  * from kc, which must outlive tls.
  */
