@@ -100,6 +100,34 @@ char *tb_results_format_time(int64_t ms, char *buf, size_t n);
  */
 int tb_results_parse_time(const char *text, int64_t *msp);
 
+/* Adds the counts of add (may be NULL) to sum. */
+void tb_results_add_summary(Testbus__V1__ResultSummary *sum,
+                            const Testbus__V1__ResultSummary *add);
+
+/* Adds the counts of every target of a phase to sum (which the caller initialises). */
+void tb_results_phase_summary(const Testbus__V1__PhaseReport *ph,
+                              Testbus__V1__ResultSummary *sum);
+
+/*
+ * Adds the run's counts to sum: in->summary when set, else the sum over every
+ * target.
+ */
+void tb_results_run_summary(const Testbus__V1__ReportInput *in,
+                            Testbus__V1__ResultSummary *sum);
+
+/*
+ * Writes len bytes of data to path through a temporary file beside it,
+ * fsynced and renamed, mode 0644. Blocks. Errors name the path.
+ */
+int tb_results_write_text(const char *path, const char *data, size_t len, tb_status *st);
+
+/*
+ * Reads the whole file at path (at most max bytes) into a NUL-terminated heap
+ * buffer. Caller owns *textp; free with free(). Blocks. Errors name the path:
+ * TB_NOT_FOUND, TB_PERMISSION_DENIED, TB_RESOURCE_EXHAUSTED past max.
+ */
+int tb_results_slurp(const char *path, size_t max, char **textp, size_t *lenp, tb_status *st);
+
 /*
  * A copy of len bytes of s made printable UTF-8 as tb_results_prepare does,
  * allocated from a. s may be NULL (gives ""). NULL when out of memory.
