@@ -97,7 +97,8 @@ static int config_report(struct config_ctx *ctx, struct config_errors *errs)
 {
 	int rv = TB_OK;
 	size_t n = ctx->n_problems + (ctx->dropped > 0);
-	qsort(ctx->problems, ctx->n_problems, sizeof(*ctx->problems), config_problem_cmp);
+	if (ctx->n_problems > 0)
+		qsort(ctx->problems, ctx->n_problems, sizeof(*ctx->problems), config_problem_cmp);
 	if (n > 0 && (errs->lines = calloc(n, sizeof(*errs->lines))) == NULL)
 		rv = TB_RESOURCE_EXHAUSTED;
 	for (size_t i = 0; rv == TB_OK && i < n; i++) {
@@ -199,7 +200,8 @@ static void config_parse(struct config_ctx *ctx, const char *text, size_t len)
 		ctx->doc = &doc;
 		config_schema_apply(ctx, root);
 		config_fill_maps(ctx);
-		config_link(ctx);
+		if (!ctx->oom)
+			config_link(ctx);
 		ctx->doc = NULL;
 	}
 	yaml_document_delete(&doc);

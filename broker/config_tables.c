@@ -261,6 +261,14 @@ static void tables_component_check(struct config_ctx *ctx, struct config_compone
 		c->program = c->name;
 }
 
+/* Empties a component slot, freeing the section it may hold. */
+static void tables_component_reset(struct config_component *c)
+{
+	if (c->config != NULL)
+		protobuf_c_message_free_unpacked(&c->config->base, NULL);
+	*c = (struct config_component){0};
+}
+
 static void tables_components(struct config_ctx *ctx, const struct schema_key *key,
                               const yaml_node_t *node, void *obj)
 {
@@ -277,6 +285,7 @@ static void tables_components(struct config_ctx *ctx, const struct schema_key *k
 		yaml_node_t *item = config_node(ctx, node->data.sequence.items.start[i]);
 		struct config_component *c = &cfg->components[cfg->n_components];
 		struct schema_seen seen;
+		tables_component_reset(c); /* a slot left by an entry that was not kept */
 		c->line = config_line(item);
 		c->min_count = 1;
 		c->wait_ms = CONFIG_DEFAULT_WAIT_MS;
@@ -291,6 +300,8 @@ static void tables_components(struct config_ctx *ctx, const struct schema_key *k
 		tables_component_check(ctx, c, &seen);
 		cfg->n_components++;
 	}
+	if (cfg->components != NULL && cfg->n_components < n)
+		tables_component_reset(&cfg->components[cfg->n_components]);
 }
 
 /* ---------------------------------------------------------------- phases */
@@ -331,7 +342,7 @@ static void tables_targets(struct config_ctx *ctx, const struct schema_key *key,
 	for (size_t i = 0; phase->targets != NULL && i < n; i++) {
 		yaml_node_t *item = config_node(ctx, node->data.sequence.items.start[i]);
 		struct config_target *t = &phase->targets[phase->n_targets];
-		t->line = config_line(item);
+		*t = (struct config_target){.line = config_line(item)};
 		t->shards = 1;
 		if (!config_apply(ctx, item, "targets[]", &target_table, t, NULL))
 			continue;
@@ -360,7 +371,7 @@ static void tables_phases(struct config_ctx *ctx, const struct schema_key *key,
 	for (size_t i = 0; cfg->phases != NULL && i < n; i++) {
 		yaml_node_t *item = config_node(ctx, node->data.sequence.items.start[i]);
 		struct config_phase *p = &cfg->phases[cfg->n_phases];
-		p->line = config_line(item);
+		*p = (struct config_phase){.line = config_line(item)};
 		if (config_apply(ctx, item, "phases[]", &phase_table, p, NULL) && p->name != NULL)
 			cfg->n_phases++;
 	}
