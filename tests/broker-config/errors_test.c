@@ -147,13 +147,16 @@ static const struct bad_case cases[] = {
      "    analyzer: y\n"
      "  - config: {}\n"
      "  - executor: 'bad name'\n"
+     "  - config: {kept: no}\n"
      "phases: [{name: p, targets: [{}]}]\n",
      "bad.yaml:4: executor 'x': program 'testbus-executor-x' not found in @BIN@ or on PATH\n"
      "bad.yaml:5: a component has one kind, not both 'executor' and 'analyzer'\n"
      "bad.yaml:6: a component needs one of 'provisioner', 'executor', 'analyzer' or "
      "'reporter', with its name\n"
      "bad.yaml:7: 'executor' must be a name of letters, digits, '.', '_' and '-' (at most 64, "
-     "starting with a letter or digit), not 'bad name'"},
+     "starting with a letter or digit), not 'bad name'\n"
+     "bad.yaml:8: a component needs one of 'provisioner', 'executor', 'analyzer' or "
+     "'reporter', with its name"},
     {"keys that do not fit how a component is reached",
      "components:\n"
      "  - provisioner: local\n"
