@@ -171,6 +171,24 @@ static void config_fill_maps(struct config_ctx *ctx)
 		cfg->artifacts_dir = config_strdup(ctx, CONFIG_DEFAULT_ARTIFACTS);
 }
 
+/* Applies the command-line overrides of ctx->opts. */
+static void config_overrides(struct config_ctx *ctx)
+{
+	struct broker_config *cfg = ctx->cfg;
+	const struct config_options *opts = ctx->opts;
+	if (opts == NULL)
+		return;
+	if (opts->artifacts_dir != NULL)
+		cfg->artifacts_dir = config_strdup(ctx, opts->artifacts_dir);
+	if (opts->listen_address != NULL) {
+		cfg->listen.address = config_strdup(ctx, opts->listen_address);
+		config_check_address(ctx, 0, "--listen: ", opts->listen_address, &cfg->listen.tls,
+		                     cfg->listen.tls.ca_file || cfg->listen.tls.cert_file ||
+		                         cfg->listen.tls.key_file,
+		                     cfg->listen.insecure);
+	}
+}
+
 /* Parses the one document in text and fills ctx->cfg from it. */
 static void config_parse(struct config_ctx *ctx, const char *text, size_t len)
 {
@@ -199,6 +217,7 @@ static void config_parse(struct config_ctx *ctx, const char *text, size_t len)
 	if (root != NULL && ctx->n_problems == 0) {
 		ctx->doc = &doc;
 		config_schema_apply(ctx, root);
+		config_overrides(ctx);
 		config_fill_maps(ctx);
 		if (!ctx->oom)
 			config_link(ctx);

@@ -11,8 +11,10 @@
 /*
  * Everything a config holds is owned by its struct broker_config and lives
  * until config_free(); pointers inside it (strings, arrays, the component a
- * reference resolved to) are borrowed from it. Every string the user wrote
- * has had ${VAR} expanded already. docs/config.md is the reference.
+ * reference resolved to) are borrowed from it. config_free() frees only what
+ * the loader allocated, so a caller may point a field at its own data. Every
+ * string the user wrote has had ${VAR} expanded already. docs/config.md is
+ * the reference.
  */
 
 /* How the broker reaches a component. */
@@ -193,6 +195,11 @@ struct config_options {
 	/* The testbus home (where examples/ lives) for ${TESTBUS_HOME} and the
 	 * base of the built-in default. NULL: config_home_dir() decides. */
 	const char *home_dir;
+	/* Command-line overrides, checked as if written in the file; NULL keeps
+	 * the file's. listen_address replaces listen.address (--listen), and
+	 * artifacts_dir replaces artifacts (--artifacts). */
+	const char *listen_address;
+	const char *artifacts_dir;
 };
 
 /*

@@ -62,37 +62,42 @@ char *config_find_program(struct config_ctx *ctx, const char *name)
 	return found;
 }
 
-void config_check_address(struct config_ctx *ctx, int line, const char *address,
-                          const struct config_tls *tls, bool has_tls, bool insecure)
+void config_check_address(struct config_ctx *ctx, int line, const char *who,
+                          const char *address, const struct config_tls *tls, bool has_tls,
+                          bool insecure)
 {
 	static const char *const schemes[] = {"ipc://", "tcp://", "tls+tcp://"};
 	size_t i = 0;
 	while (i < 3 && strncmp(address, schemes[i], strlen(schemes[i])) != 0)
 		i++;
 	if (i == 3) {
-		config_error(ctx, line, "address '%s' must start with ipc://, tcp:// or tls+tcp://",
-		             address);
+		config_error(ctx, line, "%saddress '%s' must start with ipc://, tcp:// or tls+tcp://",
+		             who, address);
 		return;
 	}
 	const char *rest = address + strlen(schemes[i]);
 	const char *colon = strrchr(rest, ':');
 	if (*rest == '\0') {
-		config_error(ctx, line, "address '%s' has nothing after %s", address, schemes[i]);
+		config_error(ctx, line, "%saddress '%s' has nothing after %s", who, address,
+		             schemes[i]);
 	} else if (i > 0 && (colon == NULL || colon[1] == '\0' ||
 	                     strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
 	                     atol(colon + 1) > 65535)) {
-		config_error(ctx, line, "address '%s' needs a port (%shost:port)", address, schemes[i]);
+		config_error(ctx, line, "%saddress '%s' needs a port (%shost:port)", who, address,
+		             schemes[i]);
 	}
 	if (i == 2 && (tls->ca_file == NULL || tls->cert_file == NULL || tls->key_file == NULL))
 		config_error(ctx, line,
-		             "a tls+tcp:// address needs 'tls' with 'ca', 'cert' and 'key' "
-		             "(mutual TLS)");
+		             "%sa tls+tcp:// address needs 'tls' with 'ca', 'cert' and 'key' "
+		             "(mutual TLS)",
+		             who);
 	if (i != 2 && has_tls)
-		config_error(ctx, line, "'tls' is only used with tls+tcp:// addresses");
+		config_error(ctx, line, "%s'tls' is only used with tls+tcp:// addresses", who);
 	if (i == 1 && !insecure)
 		config_error(ctx, line,
-		             "plain tcp:// carries kubeconfigs unencrypted: use tls+tcp://, "
-		             "or set 'insecure: true'");
+		             "%splain tcp:// carries kubeconfigs unencrypted: use tls+tcp://, "
+		             "or set 'insecure: true'",
+		             who);
 }
 
 static void check_duplicate_components(struct config_ctx *ctx)

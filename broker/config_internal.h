@@ -95,10 +95,12 @@ char *config_join(struct config_ctx *ctx, const char *dir, const char *path);
 /*
  * Checks a component or listen address: its scheme (ipc://, tcp://,
  * tls+tcp://), a port for tcp, the TLS files tls+tcp needs, and that plain
- * tcp:// is asked for with insecure. has_tls says a tls section was given.
+ * tcp:// is asked for with insecure. has_tls says a tls section was given;
+ * who starts each message ("" for the file, "--listen: " for an option).
  */
-void config_check_address(struct config_ctx *ctx, int line, const char *address,
-                          const struct config_tls *tls, bool has_tls, bool insecure);
+void config_check_address(struct config_ctx *ctx, int line, const char *who,
+                          const char *address, const struct config_tls *tls, bool has_tls,
+                          bool insecure);
 
 /* The full path of an executable found in bin_dir or on PATH, owned by ctx->cfg. */
 char *config_find_program(struct config_ctx *ctx, const char *name);

@@ -255,7 +255,7 @@ static void tables_component_check(struct config_ctx *ctx, struct config_compone
 			             "'env': '%s' is not a variable name", c->env.items[i].key);
 	}
 	if (addr != 0 && c->address != NULL)
-		config_check_address(ctx, addr, c->address, &c->tls,
+		config_check_address(ctx, addr, "", c->address, &c->tls,
 		                     config_seen(&component_table, seen, "tls") != 0, c->insecure);
 	if (c->reach == CONFIG_SPAWN_PROGRAM && c->program == NULL)
 		c->program = c->name;
@@ -396,7 +396,7 @@ static void tables_listen(struct config_ctx *ctx, const struct schema_key *key,
 	if (listen->address == NULL && node->type == YAML_MAPPING_NODE)
 		config_error(ctx, config_line(node), "'listen' is missing 'address'");
 	else if (listen->address != NULL)
-		config_check_address(ctx, line, listen->address, &listen->tls,
+		config_check_address(ctx, line, "", listen->address, &listen->tls,
 		                     config_seen(&listen_table, &seen, "tls") != 0, listen->insecure);
 }
 

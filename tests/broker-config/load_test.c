@@ -415,6 +415,43 @@ static void test_relative_command(void **state)
 	rmdir(dir);
 }
 
+/* --listen and --artifacts replace the file's values and are checked like them. */
+static void test_overrides(void **state)
+{
+	const char *text = "components:\n"
+	                   "  - provisioner: local\n"
+	                   "  - executor: shell\n"
+	                   "  - executor: fleet\n"
+	                   "    registered: {labels: {region: eu}}\n"
+	                   "phases: [{name: p, targets: [{executor: fleet}]}]\n";
+	struct config_options opts = {.bin_dir = bin.dir,
+	                              .listen_address = "ipc:///tmp/testbus-listen.sock",
+	                              .artifacts_dir = "/tmp/runs"};
+	struct broker_config *cfg = NULL;
+	struct config_errors errs = {0};
+	assert_int_equal(config_load_string(text, strlen(text), "o.yaml", &opts, &cfg, &errs),
+	                 TB_OK);
+	assert_string_equal(cfg->listen.address, "ipc:///tmp/testbus-listen.sock");
+	assert_string_equal(cfg->artifacts_dir, "/tmp/runs");
+	config_free(cfg);
+
+	opts.listen_address = "tcp://0.0.0.0:7400";
+	assert_int_equal(config_load_string(text, strlen(text), "o.yaml", &opts, &cfg, &errs),
+	                 TB_INVALID_ARGUMENT);
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.lines[0],
+	                    "o.yaml: --listen: plain tcp:// carries kubeconfigs unencrypted: use "
+	                    "tls+tcp://, or set 'insecure: true'");
+	config_errors_fini(&errs);
+
+	opts.listen_address = NULL;
+	assert_int_equal(config_load_string(text, strlen(text), "o.yaml", &opts, &cfg, &errs),
+	                 TB_INVALID_ARGUMENT);
+	assert_string_equal(errs.lines[0], "o.yaml:4: registered executor 'fleet' needs a "
+	                                   "'listen' address to register with");
+	config_errors_fini(&errs);
+}
+
 static void test_should_destroy(void **state)
 {
 	struct config_cluster cl = {0};
@@ -449,6 +486,7 @@ int main(void)
 	    cmocka_unit_test(test_home_dir),
 	    cmocka_unit_test(test_minimal_defaults),
 	    cmocka_unit_test(test_relative_command),
+	    cmocka_unit_test(test_overrides),
 	    cmocka_unit_test(test_should_destroy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
