@@ -48,7 +48,7 @@ typedef struct process_stream {
 /* Everything one run holds. */
 typedef struct process_run {
 	const tb_process_opts *o;
-	uint64_t max_file, grace_ms, poll_ms;
+	uint64_t max_file, grace_ms, poll_ms, linger_ms;
 	process_file files[2];
 	process_stream out, err;
 	pid_t pid;
@@ -60,6 +60,7 @@ typedef struct process_run {
 	uint64_t kill_at;    /* when SIGKILL follows SIGTERM; 0: not terminating */
 	uint64_t give_up_at; /* after SIGKILL: when to stop waiting */
 	uint64_t drain_until;
+	uint64_t linger_until; /* leftovers of an exited leader may run until then */
 	bool term_sent, kill_sent;
 	tb_process_result *res;
 } process_run;
@@ -362,7 +363,11 @@ static bool process_step(process_run *r, uint64_t now)
 	if (!r->leader_exited)
 		return false;
 	if (tb_process_group_count(r->pid) > 0) {
-		process_terminate(r, now); /* background jobs the command left behind */
+		/* Background jobs the command left behind: a while to finish, then ended. */
+		if (r->linger_until == 0)
+			r->linger_until = now + r->linger_ms;
+		if (now >= r->linger_until || r->term_sent)
+			process_terminate(r, now);
 		return false;
 	}
 	if (r->drain_until == 0)
@@ -462,6 +467,7 @@ static void process_defaults(process_run *r, const tb_process_opts *o)
 	r->max_file = o->max_file_bytes ? o->max_file_bytes : TB_PROCESS_DEFAULT_MAX_FILE;
 	r->grace_ms = o->grace_ms ? o->grace_ms : TB_PROCESS_DEFAULT_GRACE_MS;
 	r->poll_ms = o->poll_ms ? o->poll_ms : TB_PROCESS_DEFAULT_POLL_MS;
+	r->linger_ms = o->linger_ms ? o->linger_ms : TB_PROCESS_DEFAULT_LINGER_MS;
 	r->out.fd = r->err.fd = r->pidfd = -1;
 	r->files[0].fd = r->files[1].fd = -1;
 }

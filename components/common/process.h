@@ -37,6 +37,7 @@ typedef bool (*tb_process_stop_fn)(void *arg);
 #define TB_PROCESS_DEFAULT_TAIL (16u * 1024)
 #define TB_PROCESS_DEFAULT_GRACE_MS 5000u
 #define TB_PROCESS_DEFAULT_POLL_MS 100u
+#define TB_PROCESS_DEFAULT_LINGER_MS 2000u
 
 typedef struct tb_process_opts {
 	/*
@@ -58,6 +59,11 @@ typedef struct tb_process_opts {
 	size_t tail_bytes;           /* size of the in-memory tail kept per stream */
 	uint32_t timeout_ms;         /* 0: no time limit (the stop callback still applies) */
 	uint32_t grace_ms;           /* from SIGTERM to SIGKILL */
+	/*
+	 * After the child exits, how long what it left in its group may run on
+	 * (e.g. a report writer finishing) before SIGTERM.
+	 */
+	uint32_t linger_ms;
 	uint32_t poll_ms;            /* how often should_stop is polled */
 	tb_process_line_fn on_line;  /* may be NULL */
 	void *line_arg;
@@ -96,8 +102,9 @@ typedef struct tb_process_result {
  *
  * On timeout or when should_stop returns true the whole group gets SIGTERM,
  * then SIGKILL after grace_ms. After the child itself has exited, any process
- * still in its group (a background job it started) is ended the same way, so
- * no process of the group survives the call (a process that left the group
+ * still in its group (a background job it started) gets linger_ms to end on
+ * its own and is then ended the same way, so no process of the group
+ * survives the call (a process that left the group
  * with setsid or setpgid is out of reach). Blocks until then.
  *
  * Returns TB_OK whenever the child ran, whatever its exit status; TB_NOT_FOUND

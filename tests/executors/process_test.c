@@ -208,21 +208,30 @@ static void test_timeout_sigterm(void **state)
 	tb_process_result_fini(&res);
 }
 
-/* Background jobs left by a command that exited are ended too. */
+/* Background jobs left by a command that exited may finish, then are ended. */
 static void test_leftovers_ended(void **state)
 {
-	tb_process_opts o = {.grace_ms = 2000};
+	char *late = tmp_path("late.txt"), *script = NULL, *data;
+	tb_process_opts o = {.grace_ms = 2000, .linger_ms = 1500};
 	tb_process_result res;
 	pid_t bg;
 
 	(void)state;
-	assert_int_equal(run_sh("sleep 60 & echo $!; exit 0", &o, &res), TB_OK);
+	assert_true(asprintf(&script, "(sleep 0.2; echo late > %s) & sleep 60 & echo $!; exit 0",
+	                     late) > 0);
+	assert_int_equal(run_sh(script, &o, &res), TB_OK);
 	assert_int_equal(res.exit_code, 0);
 	assert_false(res.timed_out);
+	assert_false(res.killed);
 	bg = (pid_t)atoi(res.stdout_tail);
 	assert_true(bg > 0);
 	assert_false(alive(bg));
 	assert_int_equal(tb_process_group_count(res.pid), 0);
+	data = slurp(late, &(size_t){0});
+	assert_string_equal(data, "late\n");
+	free(data);
+	free(script);
+	free(late);
 	tb_process_result_fini(&res);
 }
 
