@@ -17,6 +17,8 @@
 static const char *const redact_builtin[] = {
 	/* PEM private keys, also when the END line was cut off. */
 	"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\\s\\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\\z)",
+	/* The end of a PEM private key whose BEGIN line was cut off before the text. */
+	"(?m)(?:^[A-Za-z0-9+/=]{16,}\\r?\\n)+-----END [A-Z0-9 ]*PRIVATE KEY-----",
 	/* Authorization headers, whatever their scheme. */
 	"(?i)\\b(?:proxy-)?authorization[\"']?\\s*[:=]\\s*[\"']?(?<secret>[^\"'\\r\\n]+)",
 	/* Bearer tokens wherever they appear. */
@@ -186,12 +188,13 @@ static long redact_pattern_run(const struct redact_pattern *pat, const char *in,
 	size_t pos = 0, copied = 0;
 	while (pos <= len) {
 		int rc = pcre2_match(pat->code, (PCRE2_SPTR)in, len, pos, 0, md, NULL);
-		if (rc < 0)
-			break; /* no match, or a match limit: keep the rest as it is */
+		if (rc == PCRE2_ERROR_NOMATCH || (rc < 0 && out == NULL))
+			break;
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-		size_t ms = ov[0], me = ov[1];
+		/* Any other error (a match limit): fail closed, the rest is redacted. */
+		size_t ms = rc < 0 ? pos : ov[0], me = rc < 0 ? len : ov[1];
 		size_t ss = ms, se = me;
-		if (pat->secret_group > 0 && rc > pat->secret_group &&
+		if (rc > 0 && pat->secret_group > 0 && rc > pat->secret_group &&
 		    ov[2 * pat->secret_group] != PCRE2_UNSET) {
 			ss = ov[2 * pat->secret_group];
 			se = ov[2 * pat->secret_group + 1];

@@ -24,7 +24,8 @@ extern "C" {
  * A pattern is a PCRE2 regex. When it has a group named `secret`, only that
  * group is replaced (so `Authorization: [REDACTED]` keeps its name);
  * otherwise the whole match is. Patterns are applied one after another,
- * each to the output of the one before, then the literals.
+ * each to the output of the one before, then the literals. Should a pattern
+ * hit PCRE2's match limit, the rest of the text is redacted: it fails closed.
  *
  * A redactor is not changed by tb_redact, so many threads may redact with
  * one at once; adding literals must not race with redacting.

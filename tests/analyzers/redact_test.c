@@ -64,6 +64,8 @@ static void test_builtin_kinds(void **state)
 		 "MIIEowIBAAKCAQEA7", "next line"},
 		{"key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA (truncated log)",
 		 "b3BlbnNzaC1rZXkt", "key:"},
+		{"MIIEowIBAAKCAQEA7xyzxyzxyzxyzxyzxyz\nQx+9abcdefabcdefabcdef==\n-----END PRIVATE KEY-----\nok",
+		 "Qx+9abcdefabcdef", "ok"},
 		{"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END EC PRIVATE KEY-----", "MHcCAQEEIBkg",
 		 NULL},
 		{"{\"password\":\"correct-horse\",\"user\":\"bob\"}", "correct-horse", "\"user\":\"bob\""},
