@@ -28,6 +28,7 @@ struct config_ctx {
 	size_t cap_problems;
 	size_t dropped;                   /* problems past CONFIG_MAX_ERRORS */
 	size_t visited;                   /* nodes walked, to bound alias expansion */
+	bool too_large;                   /* the bound was hit (and said) */
 	int components_line;              /* where 'components' is, for whole-config problems */
 	bool oom;
 };

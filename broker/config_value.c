@@ -173,7 +173,9 @@ static Testbus__V1__Value *value_from_node(struct config_ctx *ctx, const yaml_no
 	Testbus__V1__Value *v = NULL;
 	bool ok = false;
 	if (depth > VALUE_MAX_DEPTH || ++ctx->visited > VALUE_MAX_NODES) {
-		config_error(ctx, config_line(node), "nested too deeply or too large");
+		if (!ctx->too_large) /* once: every node past the limit would say it */
+			config_error(ctx, config_line(node), "nested too deeply or too large");
+		ctx->too_large = true;
 		goto out;
 	}
 	if ((v = malloc(sizeof(*v))) == NULL) {

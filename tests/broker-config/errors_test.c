@@ -345,6 +345,14 @@ static void test_alias_bomb(void **state)
 	assert_true(errs.n >= 1);
 	assert_non_null(strstr(errs.lines[0], "nested too deeply or too large"));
 	config_errors_fini(&errs);
+
+	/* an anchor used inside itself makes a cycle */
+	const char *cycle = BASE "cluster:\n  properties:\n    loop: &l [1, *l]\n";
+	assert_int_equal(fixture_load("cycle.yaml", cycle, bin.dir, &cfg, &errs),
+	                 TB_INVALID_ARGUMENT);
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.lines[0], "cycle.yaml:9: nested too deeply or too large");
+	config_errors_fini(&errs);
 }
 
 int main(void)
