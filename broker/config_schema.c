@@ -21,7 +21,7 @@ int config_count(const yaml_node_t *node)
 
 /* Reads a mapping of strings into *labels; keys are taken as written. */
 void config_labels(struct config_ctx *ctx, const char *key, const yaml_node_t *node,
-                          struct config_labels *labels)
+                   struct config_labels *labels)
 {
 	if (node->type != YAML_MAPPING_NODE) {
 		config_error(ctx, config_line(node), "'%s' must be a mapping of strings, not %s", key,
@@ -184,14 +184,15 @@ static void schema_set(struct config_ctx *ctx, const struct schema_key *key,
 	default:
 		break;
 	}
-	if (config_is_null(node))
-		return;
-	char *s = config_scalar(ctx, node, key->name,
-	                        key->type == SCHEMA_STRING || key->type == SCHEMA_PATH
-	                            ? "a string"
-	                            : "a single value");
+	char *s = config_is_null(node) ? ""
+	          : config_scalar(ctx, node, key->name,
+	                          key->type == SCHEMA_STRING || key->type == SCHEMA_PATH
+	                              ? "a string"
+	                              : "a single value");
 	if (s != NULL && *s != '\0')
 		schema_set_scalar(ctx, key, config_line(node), s, obj);
+	else if (s != NULL && key->required)
+		config_error(ctx, config_line(node), "'%s' must not be empty", key->name);
 }
 
 /* ------------------------------------------------------------- the walker */

@@ -61,6 +61,16 @@ static const struct bad_case cases[] = {
      "  - {}\n",
      "bad.yaml:3: phase is missing 'name'\n"
      "bad.yaml:3: phase is missing 'targets'"},
+    {"required values left empty",
+     "components: [{provisioner: local}, {executor: shell}]\n"
+     "phases:\n"
+     "  - name: ~\n"
+     "    targets: [{}]\n"
+     "  - name: ${TB_SURELY_UNSET:-}\n"
+     "    targets: ~\n",
+     "bad.yaml:3: 'name' must not be empty\n"
+     "bad.yaml:5: 'name' must not be empty\n"
+     "bad.yaml:6: 'targets' must be a non-empty sequence, not null"},
     {"wrong types",
      "components: {provisioner: local}\n"
      "phases: [{name: p, targets: {executor: shell}}]\n"
