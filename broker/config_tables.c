@@ -240,7 +240,8 @@ static void tables_component_check(struct config_ctx *ctx, struct config_compone
 	            "components spawned by name (without 'command', 'address' or 'registered')");
 	tables_only(ctx, seen, "env", spawned, "spawned components");
 	tables_only(ctx, seen, "workdir", spawned, "spawned components");
-	tables_only(ctx, seen, "tls", c->reach == CONFIG_ATTACH, "attached components (with 'address')");
+	tables_only(ctx, seen, "tls", c->reach == CONFIG_ATTACH,
+	            "attached components (with 'address')");
 	tables_only(ctx, seen, "insecure", c->reach == CONFIG_ATTACH,
 	            "attached components (with 'address')");
 	tables_only(ctx, seen, "token", !spawned, "attached and registered components");
@@ -402,5 +403,9 @@ static void tables_listen(struct config_ctx *ctx, const struct schema_key *key,
 
 void config_schema_apply(struct config_ctx *ctx, const yaml_node_t *root)
 {
-	config_apply(ctx, root, "the document", &top_table, ctx->cfg, NULL);
+	if (root->type != YAML_MAPPING_NODE)
+		config_error(ctx, config_line(root), "the config must be a mapping of keys, not %s",
+		             config_node_type_name(root));
+	else
+		config_apply(ctx, root, "the config", &top_table, ctx->cfg, NULL);
 }

@@ -265,7 +265,8 @@ static const struct bad_case cases[] = {
     {"YAML syntax", BASE "cluster:\n  name: a: b\n",
      "bad.yaml:8: YAML: mapping values are not allowed in this context"},
     {"empty document", "# nothing\n", "bad.yaml:1: the config is empty"},
-    {"root is not a mapping", "- a\n- b\n", "bad.yaml:1: 'the document' must be a mapping, not a sequence"},
+    {"root is not a mapping", "- a\n- b\n",
+     "bad.yaml:1: the config must be a mapping of keys, not a sequence"},
     {"two documents", BASE "---\nmore: 1\n", "bad.yaml:8: only one YAML document is allowed"},
 };
 
