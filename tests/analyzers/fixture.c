@@ -81,18 +81,25 @@ static pid_t fx_spawn(char *const argv[])
 	return pid;
 }
 
-void fx_stop(pid_t pid)
+/* Stops pid and returns its wait status. */
+static int fx_stop_status(pid_t pid)
 {
-	if (pid <= 0)
-		return;
+	int status = 0;
 	kill(pid, SIGTERM);
 	for (int i = 0; i < 500; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
 		fx_sleep_ms(10);
 	}
 	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+void fx_stop(pid_t pid)
+{
+	if (pid > 0)
+		fx_stop_status(pid);
 }
 
 void fx_component_start(struct fx_component *c, const char *bin, const char *dir,
@@ -119,8 +126,13 @@ void fx_component_stop(struct fx_component *c)
 {
 	tb_conn_close(c->conn);
 	c->conn = NULL;
-	fx_stop(c->pid);
+	if (c->pid <= 0)
+		return;
+	int status = fx_stop_status(c->pid);
 	c->pid = 0;
+	/* A clean stop exits 0; a leak under LeakSanitizer or a crash does not. */
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("the component did not stop cleanly (wait status %#x)", status);
 }
 
 int fx_llm_server_start(const char *dir, pid_t *pidp)

@@ -32,7 +32,10 @@ char *fx_read(const char *path);
 void fx_component_start(struct fx_component *c, const char *bin, const char *dir,
                         const char *name, const char *config);
 
-/* Closes the connection and stops the process (SIGTERM, then SIGKILL). */
+/*
+ * Closes the connection and stops the process (SIGTERM, then SIGKILL); fails
+ * the test unless it exits 0 (under LeakSanitizer, a leak makes it fail).
+ */
 void fx_component_stop(struct fx_component *c);
 
 /* Starts the fake LLM server writing its log to dir/requests.jsonl; returns its port. */

@@ -254,7 +254,7 @@ static char *filled(const char *head, size_t n, const char *tail)
 struct big_input {
 	Testbus__V1__TestCase tc[25];
 	Testbus__V1__TestCase *tcs[25];
-	char names[25][16];
+	char names[25][24];
 	Testbus__V1__ExecutionResult res;
 	Testbus__V1__ResultSummary sum;
 	Testbus__V1__LogExcerpt log;
