@@ -362,7 +362,7 @@ void tb_results_run_summary(const Testbus__V1__ReportInput *in,
 /* The status code for an errno value met on a file. */
 static int prepare_errno_code(int err)
 {
-	return err == ENOENT ? TB_NOT_FOUND
+	return err == ENOENT || err == ENOTDIR ? TB_NOT_FOUND
 	       : err == EACCES || err == EPERM ? TB_PERMISSION_DENIED
 	       : err == ENOSPC || err == EFBIG ? TB_RESOURCE_EXHAUSTED
 	                                       : TB_INTERNAL;
