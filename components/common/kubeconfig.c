@@ -267,8 +267,8 @@ static int kc_resolve(kc_ctx *c, const char *asked, tb_kubeconfig *kc)
 		return tb_status_set(c->st, TB_INVALID_ARGUMENT,
 		                     "%s: no current-context, and no context was named", c->name);
 	if ((ctx = kc_named(c, "contexts", "context", name)) == NULL)
-		return tb_status_set(c->st, TB_INVALID_ARGUMENT, "%s: no context '%s'", c->name,
-		                     name);
+		return tb_status_set(c->st, asked ? TB_NOT_FOUND : TB_INVALID_ARGUMENT,
+		                     "%s: no context '%s'", c->name, name);
 	if ((rv = kc_dup(name, &kc->context, c)) != TB_OK ||
 	    (rv = kc_dup(kc_scalar(c, ctx, "cluster"), &kc->cluster, c)) != TB_OK ||
 	    (rv = kc_dup(kc_scalar(c, ctx, "user"), &kc->user, c)) != TB_OK ||

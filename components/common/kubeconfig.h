@@ -42,9 +42,10 @@ typedef struct tb_kubeconfig {
  * Parses kubeconfig text (YAML) and picks context (NULL: current-context).
  * base_dir resolves relative file paths (NULL: the working folder); name
  * names the text in messages (e.g. its path; may be NULL). Fails with
- * TB_INVALID_ARGUMENT for bad YAML, a missing context, cluster or user, bad
+ * TB_INVALID_ARGUMENT for bad YAML, no context to use, a missing cluster or user, bad
  * base64, or a user with an exec or auth-provider plugin (not supported: the
- * message says so). Errors never quote secret values. On TB_OK *kc is filled
+ * message says so); TB_NOT_FOUND when the context asked for is not in the
+ * file. Errors never quote secret values. On TB_OK *kc is filled
  * (caller owns it; free with tb_kubeconfig_fini); on error *kc is zeroed.
  */
 int tb_kubeconfig_parse(const char *text, size_t len, const char *base_dir, const char *name,

@@ -44,6 +44,10 @@ static int h_rm_one(const char *path, const struct stat *sb, int flag, struct FT
 
 void h_rmrf(const char *dir)
 {
+	if (getenv("H_KEEP") != NULL) {
+		fprintf(stderr, "harness: keeping %s\n", dir);
+		return;
+	}
 	nftw(dir, h_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -171,6 +175,23 @@ int h_server_start(const char *mode, const char *const *args, h_proc *p)
 	return port;
 }
 
+/* Handshakes within 10 s, giving up early when the component has exited. */
+static int h_handshake(h_comp *c, Testbus__V1__ComponentInfo **infop, tb_status *st)
+{
+	int rv = TB_UNAVAILABLE, i, status;
+
+	for (i = 0; i < 40 && rv != TB_OK; i++) {
+		if (waitpid(c->proc.pid, &status, WNOHANG) == c->proc.pid) {
+			close(c->proc.in_fd);
+			close(c->proc.out_fd);
+			c->proc.pid = -1;
+			return tb_status_set(st, TB_UNAVAILABLE, "exited before serving");
+		}
+		rv = tb_handshake(c->conn, 250, infop, st);
+	}
+	return rv;
+}
+
 int h_comp_start(h_comp *c, const char *dir, const char *binary, const char *config_yaml,
                  const char *const *env_set)
 {
@@ -197,8 +218,9 @@ int h_comp_start(h_comp *c, const char *dir, const char *binary, const char *con
 	argv[n] = NULL;
 	if (h_spawn(argv, env_set, c->log, &c->proc) != 0)
 		return TB_NOT_FOUND;
-	if ((rv = tb_conn_open(url, NULL, &c->conn, &st)) != TB_OK ||
-	    (rv = tb_handshake(c->conn, 10000, &info, &st)) != TB_OK) {
+	if ((rv = tb_conn_open(url, NULL, &c->conn, &st)) == TB_OK)
+		rv = h_handshake(c, &info, &st);
+	if (rv != TB_OK) {
 		fprintf(stderr, "harness: %s: %s\n", binary, st.message);
 		h_comp_stop(c);
 		return rv;
@@ -209,9 +231,11 @@ int h_comp_start(h_comp *c, const char *dir, const char *binary, const char *con
 
 int h_comp_stop(h_comp *c)
 {
+	int status = h_stop(&c->proc);
+
 	tb_conn_close(c->conn);
 	c->conn = NULL;
-	return h_stop(&c->proc);
+	return status;
 }
 
 char *h_read(const char *path)

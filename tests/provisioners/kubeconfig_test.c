@@ -151,7 +151,7 @@ static void test_errors_name_the_problem(void **state)
 {
 	tb_status st;
 
-	assert_int_equal(parse_err(two_contexts, "staging", &st), TB_INVALID_ARGUMENT);
+	assert_int_equal(parse_err(two_contexts, "staging", &st), TB_NOT_FOUND);
 	assert_non_null(strstr(st.message, "no context 'staging'"));
 	assert_int_equal(parse_err("a: [unclosed\n", NULL, &st), TB_INVALID_ARGUMENT);
 	assert_non_null(strstr(st.message, "line"));
