@@ -161,7 +161,7 @@ static int config_strings(tb_arena *a, const Testbus__V1__Value *v, tb_exec_strv
 	const Testbus__V1__ValueList *list = tb_value_list(v);
 
 	if (tb_value_string(v) != NULL)
-		return tb_exec_strv_push(a, sv, tb_value_string(v));
+		return tb_exec_strv_push(a, sv, tb_arena_strdup(a, tb_value_string(v)));
 	if (list == NULL)
 		return TB_INVALID_ARGUMENT;
 	for (size_t i = 0; i < list->n_values; i++) {

@@ -66,6 +66,31 @@ static void test_bats_suite(void **state)
 	free(yaml);
 }
 
+/* The example suite the default pipeline runs passes through the shell executor. */
+static void test_example_suite(void **state)
+{
+	exec_fixture f = {0};
+	char *yaml = NULL;
+	exec_target t = {.target_id = "example", .kubeconfig = "apiVersion: v1\n"};
+	Testbus__V1__ExecutionResult *r = NULL;
+	tb_status st;
+
+	(void)state;
+	assert_true(asprintf(&yaml,
+	                     "command: [sh, '%s/suite/run.sh']\n"
+	                     "junit: ['{artifacts_dir}/example-junit.xml']\n",
+	                     getenv("TESTBUS_EXAMPLES_DIR")) > 0);
+	exec_start(&f, "shell", yaml, 1);
+	assert_int_equal(exec_call(&f, &t, &r, &st), TB_OK);
+	assert_true(r->success);
+	assert_int_equal(r->summary->total, 5);
+	assert_int_equal(r->summary->passed, 5);
+	assert_non_null(exec_case(r, "kubeconfig is private when present"));
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	exec_stop(&f);
+	free(yaml);
+}
+
 /* Labels as env vars and {placeholders}; KUBECONFIG is a 0600 copy removed afterwards. */
 static void test_env_labels_kubeconfig(void **state)
 {
@@ -261,7 +286,8 @@ static void test_config_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bats_suite),         cmocka_unit_test(test_env_labels_kubeconfig),
+		cmocka_unit_test(test_bats_suite),         cmocka_unit_test(test_example_suite),
+		cmocka_unit_test(test_env_labels_kubeconfig),
 		cmocka_unit_test(test_exit_status_case),   cmocka_unit_test(test_junit_verdicts),
 		cmocka_unit_test(test_stale_report_ignored), cmocka_unit_test(test_config_errors),
 	};
