@@ -1,5 +1,5 @@
-/* The JUnit/xUnit reader: libxml2 DOM walk, per-element counts and retry merging. */
-#include "junit.h"
+/* The JUnit/xUnit reader: a libxml2 DOM walk into TestCase records and per-element counts. */
+#include "junit_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,22 +24,6 @@
 	 XML_PARSE_NOWARNING)
 #define JUNIT_MAX_DEPTH 256
 
-/* One distinct test of a collector. */
-typedef struct junit_entry {
-	uint64_t hash;
-	char *key; /* suite \x1f classname \x1f name */
-	Testbus__V1__TestCase *tc;
-} junit_entry;
-
-struct tb_junit {
-	tb_arena *arena;
-	tb_junit_opts opts;
-	junit_entry *entries; /* in order of first appearance */
-	size_t n, cap;
-	uint32_t *slots; /* open addressing: entry index + 1; 0 is empty */
-	size_t n_slots;  /* a power of two, at least twice n */
-};
-
 /* The state of one report's walk. */
 typedef struct junit_parse {
 	tb_junit *j;
@@ -55,67 +39,6 @@ static pthread_once_t junit_once = PTHREAD_ONCE_INIT;
 static void junit_init_libxml(void)
 {
 	xmlInitParser();
-}
-
-const char *tb_junit_status_name(Testbus__V1__TestStatus status)
-{
-	switch (status) {
-	case TESTBUS__V1__TEST_STATUS__TEST_PASSED:
-		return "passed";
-	case TESTBUS__V1__TEST_STATUS__TEST_FAILED:
-		return "failed";
-	case TESTBUS__V1__TEST_STATUS__TEST_ERROR:
-		return "error";
-	case TESTBUS__V1__TEST_STATUS__TEST_SKIPPED:
-		return "skipped";
-	default:
-		return "unspecified";
-	}
-}
-
-static void junit_opts_fill(tb_junit_opts *o, const tb_junit_opts *in)
-{
-	if (in != NULL)
-		*o = *in;
-	else
-		memset(o, 0, sizeof(*o));
-	if (o->max_bytes == 0)
-		o->max_bytes = TB_JUNIT_DEFAULT_MAX_BYTES;
-	if (o->max_output == 0)
-		o->max_output = TB_JUNIT_DEFAULT_MAX_OUTPUT;
-	if (o->max_message == 0)
-		o->max_message = TB_JUNIT_DEFAULT_MAX_MESSAGE;
-	if (o->max_tests == 0)
-		o->max_tests = TB_JUNIT_DEFAULT_MAX_TESTS;
-}
-
-int tb_junit_alloc(tb_arena *arena, const tb_junit_opts *opts, tb_junit **jp)
-{
-	tb_junit *j = NULL;
-	int rv = TB_RESOURCE_EXHAUSTED;
-
-	if (arena == NULL || jp == NULL)
-		return TB_INVALID_ARGUMENT;
-	pthread_once(&junit_once, junit_init_libxml);
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		goto out;
-	j->arena = arena;
-	junit_opts_fill(&j->opts, opts);
-	rv = TB_OK;
-out:
-	*jp = rv == TB_OK ? j : NULL;
-	return rv;
-}
-
-void tb_junit_free(tb_junit *j)
-{
-	if (j == NULL)
-		return;
-	for (size_t i = 0; i < j->n; i++)
-		free(j->entries[i].key);
-	free(j->entries);
-	free(j->slots);
-	free(j);
 }
 
 /* --- small string helpers --- */
@@ -286,25 +209,6 @@ static int junit_push_attempt(tb_arena *a, Testbus__V1__TestCase *tc, Testbus__V
 	return TB_OK;
 }
 
-static Testbus__V1__TestAttempt *junit_attempt_new(tb_junit *j, Testbus__V1__TestStatus status,
-                                                   double ms, char *message)
-{
-	Testbus__V1__TestAttempt *at = tb_arena_zalloc(j->arena, sizeof(*at));
-
-	if (at == NULL || message == NULL)
-		return NULL;
-	testbus__v1__test_attempt__init(at);
-	at->status = status;
-	at->duration_ms = ms;
-	at->message = message;
-	return at;
-}
-
-static bool junit_is_bad(Testbus__V1__TestStatus s)
-{
-	return s == TESTBUS__V1__TEST_STATUS__TEST_FAILED || s == TESTBUS__V1__TEST_STATUS__TEST_ERROR;
-}
-
 /* Adds Surefire's flaky/rerun children of el as earlier attempts of tc. */
 static int junit_reruns(tb_junit *j, xmlNode *el, Testbus__V1__TestCase *tc)
 {
@@ -314,7 +218,7 @@ static int junit_reruns(tb_junit *j, xmlNode *el, Testbus__V1__TestCase *tc)
 
 		if (r != JR_RERUN_FAIL && r != JR_RERUN_ERR)
 			continue;
-		at = junit_attempt_new(j,
+		at = tbc_junit_attempt_new(j,
 		                       r == JR_RERUN_ERR ? TESTBUS__V1__TEST_STATUS__TEST_ERROR
 		                                         : TESTBUS__V1__TEST_STATUS__TEST_FAILED,
 		                       0, junit_message(j, c));
@@ -379,7 +283,7 @@ static int junit_case_build(junit_parse *p, xmlNode *el, const char *suite,
 	tc->suite = tb_arena_strdup(j->arena, suite);
 	tc->duration_ms = junit_time_ms(el);
 	tc->message = decider != NULL ? junit_message(j, decider) : tb_arena_strdup(j->arena, "");
-	tc->output = junit_is_bad(tc->status)
+	tc->output = tbc_junit_is_bad(tc->status)
 	                 ? junit_output(j, decider, found[JR_OUT], found[JR_ERR])
 	                 : tb_arena_strdup(j->arena, "");
 	tc->attempt = 1;
@@ -438,102 +342,6 @@ static int junit_walk(junit_parse *p, xmlNode *parent, const char *suite, uint32
 	return rv;
 }
 
-/* --- merging into the collector --- */
-
-static uint64_t junit_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static int junit_grow(tb_junit *j, size_t extra)
-{
-	size_t need = j->n + extra, n_slots = j->n_slots ? j->n_slots : 64;
-
-	if (need > j->cap) {
-		size_t cap = j->cap ? j->cap : 64;
-		while (cap < need)
-			cap *= 2;
-		junit_entry *e = realloc(j->entries, cap * sizeof(*e));
-		if (e == NULL)
-			return TB_RESOURCE_EXHAUSTED;
-		j->entries = e;
-		j->cap = cap;
-	}
-	while (n_slots < need * 2)
-		n_slots *= 2;
-	if (n_slots != j->n_slots) {
-		uint32_t *slots = calloc(n_slots, sizeof(*slots));
-		if (slots == NULL)
-			return TB_RESOURCE_EXHAUSTED;
-		for (size_t i = 0; i < j->n; i++) {
-			size_t s = j->entries[i].hash & (n_slots - 1);
-			while (slots[s] != 0)
-				s = (s + 1) & (n_slots - 1);
-			slots[s] = (uint32_t)(i + 1);
-		}
-		free(j->slots);
-		j->slots = slots;
-		j->n_slots = n_slots;
-	}
-	return TB_OK;
-}
-
-/* Folds the earlier record old into tc: old's attempts, then old itself, come first. */
-static int junit_merge_retry(tb_junit *j, Testbus__V1__TestCase *old, Testbus__V1__TestCase *tc)
-{
-	size_t n = old->n_attempts + 1 + tc->n_attempts;
-	Testbus__V1__TestAttempt **arr = tb_arena_zalloc(j->arena, n * sizeof(*arr));
-	Testbus__V1__TestAttempt *prev =
-	    junit_attempt_new(j, old->status, old->duration_ms, old->message);
-
-	if (arr == NULL || prev == NULL)
-		return TB_RESOURCE_EXHAUSTED;
-	if (old->n_attempts > 0)
-		memcpy(arr, old->attempts, old->n_attempts * sizeof(*arr));
-	arr[old->n_attempts] = prev;
-	if (tc->n_attempts > 0)
-		memcpy(arr + old->n_attempts + 1, tc->attempts, tc->n_attempts * sizeof(*arr));
-	tc->attempts = arr;
-	tc->n_attempts = n;
-	tc->attempt += old->attempt;
-	tc->flaky = tc->flaky || old->flaky || junit_is_bad(old->status) || junit_is_bad(tc->status);
-	return TB_OK;
-}
-
-/* Adds tc as a new test or as the latest run of one already seen. */
-static int junit_merge(tb_junit *j, Testbus__V1__TestCase *tc)
-{
-	char *key = NULL;
-	uint64_t h;
-	size_t s;
-	int rv = TB_RESOURCE_EXHAUSTED;
-
-	if (asprintf(&key, "%s\x1f%s\x1f%s", tc->suite, tc->classname, tc->name) < 0) {
-		key = NULL;
-		goto out;
-	}
-	h = junit_hash(key);
-	for (s = h & (j->n_slots - 1); j->slots[s] != 0; s = (s + 1) & (j->n_slots - 1)) {
-		junit_entry *e = &j->entries[j->slots[s] - 1];
-		if (e->hash == h && strcmp(e->key, key) == 0) {
-			if ((rv = junit_merge_retry(j, e->tc, tc)) == TB_OK)
-				e->tc = tc;
-			goto out;
-		}
-	}
-	j->entries[j->n] = (junit_entry){.hash = h, .key = key, .tc = tc};
-	j->slots[s] = (uint32_t)(++j->n);
-	key = NULL;
-	rv = TB_OK;
-out:
-	free(key);
-	return rv;
-}
-
 /* --- documents --- */
 
 static int junit_parse_doc(junit_parse *p, xmlDoc *doc)
@@ -573,6 +381,7 @@ static int junit_read_xml(junit_parse *p, const void *buf, size_t len)
 		                   p->name, len, p->j->opts.max_bytes);
 		goto out;
 	}
+	pthread_once(&junit_once, junit_init_libxml);
 	if ((ctxt = xmlNewParserCtxt()) == NULL) {
 		rv = tb_status_set(p->st, TB_RESOURCE_EXHAUSTED, "%s: out of memory", p->name);
 		goto out;
@@ -610,10 +419,10 @@ int tb_junit_add_memory(tb_junit *j, const void *buf, size_t len, const char *na
 		                   j->opts.max_tests);
 		goto out;
 	}
-	if ((rv = junit_grow(j, p.n)) != TB_OK)
+	if ((rv = tbc_junit_grow(j, p.n)) != TB_OK)
 		goto out;
 	for (size_t i = 0; i < p.n && rv == TB_OK; i++)
-		rv = junit_merge(j, p.cases[i]);
+		rv = tbc_junit_merge(j, p.cases[i]);
 	if (rv != TB_OK)
 		tb_status_set(st, rv, "%s: out of memory", p.name);
 out:
@@ -686,40 +495,6 @@ int tb_junit_add_file(tb_junit *j, const char *path, tb_junit_file_stats *stats,
 		rv = tb_junit_add_memory(j, buf, len, path, stats, st);
 	free(buf);
 	return rv;
-}
-
-Testbus__V1__TestCase **tb_junit_cases(tb_junit *j, size_t *np)
-{
-	Testbus__V1__TestCase **arr = NULL;
-
-	if (j != NULL && j->n > 0 && (arr = tb_arena_zalloc(j->arena, j->n * sizeof(*arr))) != NULL)
-		for (size_t i = 0; i < j->n; i++)
-			arr[i] = j->entries[i].tc;
-	*np = arr != NULL ? j->n : 0;
-	return arr;
-}
-
-void tb_junit_summary(const tb_junit *j, Testbus__V1__ResultSummary *sum)
-{
-	sum->total = sum->passed = sum->failed = sum->errors = sum->skipped = sum->flaky = 0;
-	for (size_t i = 0; j != NULL && i < j->n; i++) {
-		const Testbus__V1__TestCase *tc = j->entries[i].tc;
-		sum->total++;
-		sum->flaky += tc->flaky;
-		switch (tc->status) {
-		case TESTBUS__V1__TEST_STATUS__TEST_FAILED:
-			sum->failed++;
-			break;
-		case TESTBUS__V1__TEST_STATUS__TEST_ERROR:
-			sum->errors++;
-			break;
-		case TESTBUS__V1__TEST_STATUS__TEST_SKIPPED:
-			sum->skipped++;
-			break;
-		default:
-			sum->passed++;
-		}
-	}
 }
 
 int tb_junit_stats_file(const char *path, const tb_junit_opts *opts,
