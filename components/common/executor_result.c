@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "executor.h"
 #include "executor_internal.h"
@@ -100,6 +101,14 @@ static void result_meta_bool(result_build *b, const char *key, bool flag)
 		v->bool_value = flag;
 	}
 	result_meta_add(b, key, v);
+}
+
+static int64_t result_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- test cases --- */
@@ -397,8 +406,8 @@ int tbc_exec_result(const tb_exec_config *cfg, const Testbus__V1__ExecutionTarge
 		goto out;
 	}
 	testbus__v1__execution_result__init(b.res);
-	b.res->start_time = p->start_ms;
-	b.res->end_time = p->end_ms;
+	b.res->start_time = oc->started ? p->start_ms : result_now_ms();
+	b.res->end_time = oc->started ? p->end_ms : b.res->start_time;
 	b.res->exit_code = oc->started ? p->exit_code : -1;
 	b.res->timed_out = p->timed_out;
 	b.res->cancelled = oc->cancelled;

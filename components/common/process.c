@@ -366,7 +366,8 @@ static bool process_step(process_run *r, uint64_t now)
 		/* Background jobs the command left behind: a while to finish, then ended. */
 		if (r->linger_until == 0)
 			r->linger_until = now + r->linger_ms;
-		if (now >= r->linger_until || r->term_sent)
+		if (now >= r->linger_until || r->term_sent || (r->deadline != 0 && now >= r->deadline) ||
+		    (o->should_stop != NULL && o->should_stop(o->stop_arg)))
 			process_terminate(r, now);
 		return false;
 	}

@@ -1,9 +1,11 @@
 /* Executor lifecycles over the bus: timeout, Cancel, huge logs, capacity, progress events. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +130,40 @@ static void test_cancel_mid_run(void **state)
 	free(started);
 }
 
+/* Stopping the executor mid-call ends the suite's group; the executor exits cleanly. */
+static void test_executor_stop_ends_suite(void **state)
+{
+	exec_fixture f = {0};
+	bg_call c = {0};
+	char *yaml = NULL;
+	pid_t leader, child;
+	int status = -1;
+
+	(void)state;
+	exec_dir(&f);
+	assert_true(asprintf(&yaml,
+	                     "script: 'sleep 300 & echo $! > %s/child; echo $$ > %s/leader; wait'\n"
+	                     "grace: 300ms\n",
+	                     f.dir, f.dir) > 0);
+	exec_start(&f, "shell", yaml, 1);
+	bg_start(&c, &f);
+	leader = read_pid(f.dir, "leader");
+	child = read_pid(f.dir, "child");
+	assert_int_equal(kill(f.pid, SIGTERM), 0);
+	assert_int_equal(waitpid(f.pid, &status, 0), f.pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	f.pid = 0;
+	pthread_join(c.th, NULL);
+	if (c.rv == TB_OK) {
+		assert_true(c.r->cancelled);
+		protobuf_c_message_free_unpacked(&c.r->base, NULL);
+	}
+	assert_false(exec_alive(leader));
+	assert_false(exec_alive(child));
+	exec_stop(&f);
+	free(yaml);
+}
+
 /* 50 MB of output: the log is capped, the tail kept, and the executor answers meanwhile. */
 static void test_huge_log_capped(void **state)
 {
@@ -247,6 +283,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timeout_no_orphans), cmocka_unit_test(test_cancel_mid_run),
+		cmocka_unit_test(test_executor_stop_ends_suite),
 		cmocka_unit_test(test_huge_log_capped),    cmocka_unit_test(test_capacity_four),
 		cmocka_unit_test(test_progress_events),
 	};
