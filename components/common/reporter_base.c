@@ -273,6 +273,11 @@ int tb_reporter_add_secret(tb_reporter *rep, const char *secret)
 	return TB_OK;
 }
 
+tb_arena *tb_reporter_conf_arena(tb_reporter *rep)
+{
+	return rep->building != NULL ? rep->building->a : NULL;
+}
+
 /* Configure (and --config): applies the run folder and a new config, all or nothing. */
 static int base_configure(const Testbus__V1__ComponentConfig *cfg, void *arg, tb_status *st)
 {

@@ -90,6 +90,12 @@ int tb_reporter_main(const tb_reporter_def *def, int argc, char **argv);
 int tb_reporter_add_secret(tb_reporter *rep, const char *secret);
 
 /*
+ * Inside check: the arena of the config being read, for what the check
+ * derives from it (freed with that config). NULL outside check.
+ */
+tb_arena *tb_reporter_conf_arena(tb_reporter *rep);
+
+/*
  * Inside report: the path of file in the run's artifacts folder (file itself
  * when absolute), allocated from the call arena; NULL when out of memory.
  */

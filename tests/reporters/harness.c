@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "fixture.h"
 #include "harness.h"
 
@@ -217,4 +219,53 @@ void rep_no_secret(const char *what, const char *text, size_t len)
 	const char *which = NULL;
 	if (text != NULL && fixture_has_secret(text, len, &which))
 		fail_msg("secret %s in %s", which, what);
+}
+
+void sink_start(http_sink *s, const char *dir, const char *statuses, const char *retry_after)
+{
+	const char *src = getenv("TESTBUS_TEST_SRC");
+	char script[512], port_file[160];
+	memset(s, 0, sizeof(*s));
+	snprintf(script, sizeof(script), "%s/http_sink.py", src != NULL ? src : ".");
+	snprintf(port_file, sizeof(port_file), "%s/sink.port", dir);
+	snprintf(s->log, sizeof(s->log), "%s/sink.jsonl", dir);
+	char *argv[] = { "python3", script, "--port-file", port_file, "--log", s->log,
+		         "--statuses", (char *)statuses, "--retry-after", (char *)retry_after, NULL };
+	int rv = posix_spawnp(&s->pid, "python3", NULL, NULL, argv, environ);
+	if (rv != 0)
+		fail_msg("spawn python3: %s", strerror(rv));
+	for (int i = 0; i < 1000 && s->port == 0; i++) {
+		char *text = fixture_slurp(port_file, NULL);
+		if (text != NULL)
+			s->port = atoi(text);
+		free(text);
+		if (s->port == 0)
+			usleep(10000);
+	}
+	if (s->port == 0)
+		fail_msg("the HTTP sink did not start");
+}
+
+void sink_stop(http_sink *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+}
+
+json_object *sink_requests(const http_sink *s)
+{
+	json_object *all = json_object_new_array();
+	char *text = fixture_slurp(s->log, NULL);
+	for (char *save = NULL, *line = text != NULL ? strtok_r(text, "\n", &save) : NULL;
+	     line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		json_object *req = json_tokener_parse(line);
+		if (req == NULL)
+			fail_msg("the HTTP sink wrote a bad line: %s", line);
+		json_object_array_add(all, req);
+	}
+	free(text);
+	return all;
 }

@@ -64,4 +64,28 @@ const Testbus__V1__Artifact *rep_artifact(const Testbus__V1__ReportOutput *out,
 /* Fails the test, quoting text, when any planted secret is in it. */
 void rep_no_secret(const char *what, const char *text, size_t len);
 
+/* A local HTTP server (http_sink.py) that records what it is sent. */
+typedef struct http_sink {
+	pid_t pid;
+	int port;
+	char log[160];
+} http_sink;
+
+/*
+ * Starts http_sink.py in dir on 127.0.0.1, answering with statuses (e.g.
+ * "429,200": one per request, the last repeating), 429s with Retry-After
+ * retry_after seconds. Waits until it listens.
+ */
+void sink_start(http_sink *s, const char *dir, const char *statuses, const char *retry_after);
+
+/* Stops the server. */
+void sink_stop(http_sink *s);
+
+/*
+ * The requests received so far, oldest first, each an object with method,
+ * path, headers (lower-case names) and body. Caller owns the array; release
+ * with json_object_put().
+ */
+struct json_object *sink_requests(const http_sink *s);
+
 #endif
