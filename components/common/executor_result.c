@@ -232,13 +232,21 @@ static void result_summary(result_build *b)
 	b->res->summary = s;
 }
 
-/* True when the command ended on its own, with failed tests to explain a non-zero exit. */
+/*
+ * True when the command ended on its own and failed tests explain a non-zero
+ * exit: tests from its reports, or the one made from its exit status.
+ */
 static bool result_exit_explained(const tbc_exec_outcome *oc, const Testbus__V1__ResultSummary *s)
 {
 	const tb_process_result *p = &oc->proc;
+	Testbus__V1__ResultSummary reported = TESTBUS__V1__RESULT_SUMMARY__INIT;
 
-	return oc->started && !p->timed_out && !p->stopped && !p->survivors && p->term_signal == 0 &&
-	       s->failed + s->errors > 0;
+	if (!oc->started || p->timed_out || p->stopped || p->survivors || p->term_signal != 0)
+		return false;
+	if (oc->plan->junit.n == 0)
+		return s->failed + s->errors > 0;
+	tb_junit_summary(oc->junit, &reported);
+	return reported.failed + reported.errors > 0;
 }
 
 /* The verdict and, when the run itself failed (beyond failed tests), why. */

@@ -186,11 +186,12 @@ static void test_junit_verdicts(void **state)
 	    "  write) printf '<testsuite name=\"s\"><testcase classname=\"c\" name=\"ok\"/></testsuite>' "
 	    "> \"$TESTBUS_ARTIFACTS_DIR/r.xml\"; exit 4 ;;\n"
 	    "  none) exit 0 ;;\n"
+	    "  crash) echo 'segfault, say' >&2; exit 2 ;;\n"
 	    "  bad) echo '<testsuite><testcase' > \"$TESTBUS_ARTIFACTS_DIR/r.xml\" ;;\n"
 	    "  esac\n"
 	    "junit: ['{artifacts_dir}/*.xml']\n";
 	const char *write[] = {"mode", "write", NULL}, *none[] = {"mode", "none", NULL},
-	           *bad[] = {"mode", "bad", NULL};
+	           *bad[] = {"mode", "bad", NULL}, *crash[] = {"mode", "crash", NULL};
 
 	(void)state;
 	exec_start(&f, "shell", yaml, 1);
@@ -201,6 +202,20 @@ static void test_junit_verdicts(void **state)
 	assert_int_equal(r->summary->errors, 1);
 	assert_non_null(strstr(r->test_cases[0]->message, "no JUnit report matched"));
 	assert_string_equal(r->error, "no JUnit report was written");
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+
+	/* Non-zero exit and no report: an error case carrying the exit status and stderr. */
+	t.labels = crash;
+	assert_int_equal(exec_call(&f, &t, &r, &st), TB_OK);
+	assert_false(r->success);
+	assert_int_equal(r->exit_code, 2);
+	assert_int_equal(r->summary->total, 1);
+	assert_int_equal(r->summary->errors, 1);
+	assert_string_equal(r->test_cases[0]->name, "JUnit report");
+	assert_true(r->test_cases[0]->synthetic);
+	assert_non_null(strstr(r->test_cases[0]->message, "exit status 2"));
+	assert_non_null(strstr(r->test_cases[0]->output, "segfault, say"));
+	assert_string_equal(r->error, "exit status 2");
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 
 	t.labels = write;
