@@ -21,6 +21,9 @@ extern char **environ;
 const char h_src_dir[] = H_SRC_DIR;
 const char h_bin_dir[] = H_BIN_DIR;
 
+/* Numbers the component sockets, so a component left by a failed test is in nobody's way. */
+static int h_seq;
+
 static void h_die(const char *what)
 {
 	fprintf(stderr, "harness: %s: %s\n", what, strerror(errno));
@@ -94,11 +97,21 @@ static char **h_env(const char *const *set)
 
 /* Spawns argv with stdin and stdout on pipes and stderr into log (or inherited). */
 static int h_spawn(const char *const *argv, const char *const *env_set, const char *log,
-                   h_proc *p)
+                   h_proc *p, bool component)
 {
 	posix_spawn_file_actions_t fa;
 	int in[2], out[2], rv;
-	char **env = h_env(env_set);
+	char parent[64];
+	const char *set[64] = {parent};
+	size_t n = 1;
+	char **env;
+
+	/* A component dies with the test, even one a failed assertion left running. */
+	snprintf(parent, sizeof(parent), "TESTBUS_PARENT_PID=%d", (int)getpid());
+	while (env_set != NULL && *env_set != NULL && n < 63)
+		set[n++] = *env_set++;
+	set[n] = NULL;
+	env = h_env(component ? set : env_set);
 
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
 		h_die("pipe");
@@ -168,7 +181,7 @@ int h_server_start(const char *mode, const char *const *args, h_proc *p)
 	while (args != NULL && *args != NULL && n < 63)
 		argv[n++] = *args++;
 	argv[n] = NULL;
-	if (h_spawn(argv, NULL, NULL, p) != 0)
+	if (h_spawn(argv, NULL, NULL, p, false) != 0)
 		return -1;
 	if ((port = h_read_port(p)) < 0)
 		h_stop(p);
@@ -204,7 +217,7 @@ int h_comp_start(h_comp *c, const char *dir, const char *binary, const char *con
 
 	memset(c, 0, sizeof(*c));
 	snprintf(exe, sizeof(exe), "%s/%s", h_bin_dir, binary);
-	snprintf(url, sizeof(url), "ipc://%s/%s.sock", dir, binary);
+	snprintf(url, sizeof(url), "ipc://%s/%s-%d.sock", dir, binary, ++h_seq);
 	snprintf(c->log, sizeof(c->log), "%s/%s.log", dir, binary);
 	argv[n++] = exe;
 	argv[n++] = "--listen";
@@ -216,7 +229,7 @@ int h_comp_start(h_comp *c, const char *dir, const char *binary, const char *con
 		argv[n++] = cfg;
 	}
 	argv[n] = NULL;
-	if (h_spawn(argv, env_set, c->log, &c->proc) != 0)
+	if (h_spawn(argv, env_set, c->log, &c->proc, true) != 0)
 		return TB_NOT_FOUND;
 	if ((rv = tb_conn_open(url, NULL, &c->conn, &st)) == TB_OK)
 		rv = h_handshake(c, &info, &st);
