@@ -92,6 +92,8 @@ static json_object *sk_text(sk *k, const char *type, char *text)
 	}
 	sk_add(k, o, "type", json_object_new_string(type));
 	sk_add(k, o, "text", json_object_new_string(text));
+	if (strcmp(type, "plain_text") == 0)
+		sk_add(k, o, "emoji", json_object_new_boolean(1));
 	free(text);
 	return o;
 }
