@@ -243,10 +243,8 @@ static int base_conf_read(tb_reporter *rep, const Testbus__V1__ComponentConfig *
 		rv = c->error != NULL ? TB_OK : TB_RESOURCE_EXHAUSTED;
 	}
 out:
-	if (rv != TB_OK && c == NULL)
-		tb_arena_free(a);
-	else if (rv != TB_OK)
-		base_conf_free(c);
+	if (rv != TB_OK)
+		tb_arena_free(a); /* c and all it holds live in a */
 	*confp = rv == TB_OK ? c : NULL;
 	return rv;
 }
