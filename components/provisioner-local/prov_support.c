@@ -295,8 +295,7 @@ Testbus__V1__ClusterInfo *prov_cluster_new(tb_arena *a, const char *provider)
 	return ci->provider != NULL ? ci : NULL;
 }
 
-/* Appends key = v (a Value from the arena) to ci's properties. */
-static int prov_prop_add(Testbus__V1__ClusterInfo *ci, tb_arena *a, const char *key,
+int prov_prop_value(Testbus__V1__ClusterInfo *ci, tb_arena *a, const char *key,
                          Testbus__V1__Value *v)
 {
 	Testbus__V1__ClusterInfo__PropertiesEntry *e = tb_arena_zalloc(a, sizeof(*e)), **grown;
@@ -333,7 +332,7 @@ int prov_prop_string(Testbus__V1__ClusterInfo *ci, tb_arena *a, const char *key,
 
 	if (v != NULL && (v->string_value = tb_arena_strdup(a, value ? value : "")) == NULL)
 		v = NULL;
-	return prov_prop_add(ci, a, key, v);
+	return prov_prop_value(ci, a, key, v);
 }
 
 int prov_prop_bool(Testbus__V1__ClusterInfo *ci, tb_arena *a, const char *key, bool value)
@@ -342,7 +341,7 @@ int prov_prop_bool(Testbus__V1__ClusterInfo *ci, tb_arena *a, const char *key, b
 
 	if (v != NULL)
 		v->bool_value = value;
-	return prov_prop_add(ci, a, key, v);
+	return prov_prop_value(ci, a, key, v);
 }
 
 int prov_prop_int(Testbus__V1__ClusterInfo *ci, tb_arena *a, const char *key, int64_t value)
@@ -351,7 +350,7 @@ int prov_prop_int(Testbus__V1__ClusterInfo *ci, tb_arena *a, const char *key, in
 
 	if (v != NULL)
 		v->int_value = value;
-	return prov_prop_add(ci, a, key, v);
+	return prov_prop_value(ci, a, key, v);
 }
 
 const Testbus__V1__Value *prov_prop(const Testbus__V1__ClusterInfo *ci, const char *key)

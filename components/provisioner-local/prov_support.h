@@ -81,6 +81,9 @@ void prov_slot_fini(prov_slot *s);
 
 /* --- ClusterInfo properties, allocated from the call's arena --- */
 
+/* Appends key = v (a Value from the arena; NULL means out of memory) to ci's properties. */
+int prov_prop_value(Testbus__V1__ClusterInfo *ci, tb_arena *a, const char *key,
+                    Testbus__V1__Value *v);
 int prov_prop_string(Testbus__V1__ClusterInfo *ci, tb_arena *a, const char *key,
                      const char *value);
 int prov_prop_bool(Testbus__V1__ClusterInfo *ci, tb_arena *a, const char *key, bool value);
