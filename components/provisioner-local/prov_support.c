@@ -18,6 +18,7 @@ void prov_set_name(const char *name)
 
 static const char *const prov_type_want[] = {
 	[PROV_STRING] = "a string",
+	[PROV_SECRET] = "a string",
 	[PROV_ARGV] = "a list of strings",
 	[PROV_UINT] = "a non-negative whole number",
 	[PROV_BOOL] = "true or false",
@@ -110,6 +111,7 @@ static int prov_read_key(const prov_key *k, const Testbus__V1__Value *v, void *o
 
 	switch (k->type) {
 	case PROV_STRING:
+	case PROV_SECRET:
 		return s == NULL ? TB_INVALID_ARGUMENT
 		                 : ((*(char **)slot = strdup(s)) ? TB_OK : TB_RESOURCE_EXHAUSTED);
 	case PROV_ARGV:
@@ -184,9 +186,11 @@ void prov_config_fini(const prov_key *keys, size_t n, void *out)
 
 	for (i = 0; i < n; i++) {
 		slot = (char *)out + keys[i].off;
-		if (keys[i].type == PROV_SECRET_ENV && *(char **)slot != NULL)
+		if ((keys[i].type == PROV_SECRET_ENV || keys[i].type == PROV_SECRET) &&
+		    *(char **)slot != NULL)
 			explicit_bzero(*(char **)slot, strlen(*(char **)slot));
-		if (keys[i].type == PROV_STRING || keys[i].type == PROV_SECRET_ENV)
+		if (keys[i].type == PROV_STRING || keys[i].type == PROV_SECRET ||
+		    keys[i].type == PROV_SECRET_ENV)
 			free(*(char **)slot);
 		else if (keys[i].type == PROV_ARGV || keys[i].type == PROV_ENV)
 			prov_free_strings(*(char ***)slot, keys[i].type == PROV_ENV);

@@ -13,6 +13,7 @@
 /* How a config key's value is read into a config struct. */
 enum prov_type {
 	PROV_STRING,     /* char *, a copy */
+	PROV_SECRET,     /* char *, a copy wiped when freed */
 	PROV_ARGV,       /* char **, NULL-terminated copies of a list of strings */
 	PROV_UINT,       /* uint32_t, from a non-negative int */
 	PROV_BOOL,       /* bool */

@@ -15,6 +15,7 @@ typedef struct ocm_cfg {
 	prov_cfg_head head;
 	char *environment, *url, *token_url, *client_id, *ca_file;
 	char *refresh_token, *client_secret; /* from the environment variables named */
+	char *token;                         /* an offline token given in the config itself */
 	char *product, *cloud_provider, *region, *version, *machine_type, *name_prefix;
 	bool multi_az;
 	uint32_t compute_nodes, expiration_hours;
@@ -30,6 +31,7 @@ static const prov_key ocm_keys[] = {
 	{"token_url", PROV_STRING, OCM_OFF(token_url)},
 	{"client_id", PROV_STRING, OCM_OFF(client_id)},
 	{"ca_file", PROV_STRING, OCM_OFF(ca_file)},
+	{"token", PROV_SECRET, OCM_OFF(token)},
 	{"token_env", PROV_SECRET_ENV, OCM_OFF(refresh_token)},
 	{"client_secret_env", PROV_SECRET_ENV, OCM_OFF(client_secret)},
 	{"product", PROV_STRING, OCM_OFF(product)},
@@ -96,6 +98,8 @@ static int ocm_auth_of(tb_call *call, const ocm_cfg *cfg, ocm_auth *auth)
 			auth->url = ocm_envs[i].url;
 	auth->token_url = cfg->token_url ? cfg->token_url : ocm_sso_url;
 	auth->refresh_token = cfg->refresh_token;
+	if (auth->refresh_token == NULL && cfg->token != NULL && cfg->token[0] != '\0')
+		auth->refresh_token = cfg->token;
 	auth->client_secret = cfg->client_secret;
 	if (auth->refresh_token == NULL && auth->client_secret == NULL && env && env[0])
 		auth->refresh_token = env;
@@ -525,6 +529,7 @@ static const char ocm_help[] =
     "  environment: production|stage|integration   or url: BASE (a custom OCM)\n"
     "  token_url: URL       SSO token endpoint (default Red Hat SSO)\n"
     "  token_env: NAME      variable holding an offline token (default OCM_TOKEN)\n"
+    "  token: TOKEN         the offline token itself (e.g. \"${OCM_TOKEN}\" in the run config)\n"
     "  client_id: ID, client_secret_env: NAME   client credentials instead\n"
     "  ca_file: PEM         CA for a private OCM and SSO\n"
     "  product, cloud_provider, region, version, compute_nodes, compute_machine_type,\n"

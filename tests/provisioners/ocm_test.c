@@ -271,7 +271,7 @@ static void test_429_and_500_are_retried(void **state)
 	ocm_env e;
 	tb_status st;
 
-	start(&e, flags, NULL, NULL);
+	start(&e, flags, "token: offline-token", NULL);
 	ci = provision(&e, "tb-retry", NULL, 0, TB_OK, &st);
 	assert_true(logged(&e, "POST /api/clusters_mgmt/v1/clusters 429"));
 	assert_true(logged(&e, "POST /api/clusters_mgmt/v1/clusters 201"));
