@@ -44,7 +44,7 @@ void tb_arena_free(tb_arena *a)
 
 static size_t arena_round(size_t n)
 {
-	size_t align = sizeof(max_align_t);
+	size_t align = _Alignof(max_align_t);
 	return (n + align - 1) / align * align;
 }
 

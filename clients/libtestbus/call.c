@@ -91,20 +91,25 @@ static int call_exchange(tb_conn *conn, struct conn_slot *slot, const uint8_t *r
 	}
 	nng_aio_set_timeout(slot->aio, (nng_duration)(deadline - now));
 	nng_aio_set_msg(slot->aio, msg);
-	nng_ctx_send(slot->ctx, slot->aio);
-	nng_aio_wait(slot->aio);
-	if ((rv = nng_aio_result(slot->aio)) != 0) {
+	if ((rv = tbi_conn_start(conn, slot, true)) == 0) {
+		nng_aio_wait(slot->aio);
+		rv = nng_aio_result(slot->aio);
+	}
+	if (rv != 0) {
 		nng_msg_free(msg); /* a failed send leaves the message with us */
 		return rv;
 	}
 	now = tbi_clock_ms();
 	nng_aio_set_timeout(slot->aio, now >= deadline ? 1 : (nng_duration)(deadline - now));
-	nng_ctx_recv(slot->ctx, slot->aio);
+	if ((rv = tbi_conn_start(conn, slot, false)) != 0)
+		return rv;
 	nng_aio_wait(slot->aio);
 	if ((rv = nng_aio_result(slot->aio)) != 0)
 		return rv;
 	*replyp = nng_aio_get_msg(slot->aio);
-	(void)conn;
+	/* The pipe callbacks may lag behind the first answer: note the peer
+	 * from the pipe that answered. */
+	tbi_conn_note_peer(conn, nng_msg_get_pipe(*replyp));
 	return 0;
 }
 
@@ -114,7 +119,7 @@ static int call_transport_error(tb_conn *conn, int nrv, bool lost, uint32_t dead
 {
 	int pipes;
 	bool ever;
-	if (lost)
+	if (lost || nrv == NNG_ECONNRESET || nrv == NNG_ECONNSHUT)
 		return tb_status_set(st, TB_UNAVAILABLE, "connection to %s lost during the call",
 		                     conn->url);
 	if (nrv == NNG_ECLOSED)

@@ -14,12 +14,16 @@
 static void conn_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	tb_conn *conn = arg;
-	int pid = -1;
+	uint64_t peer = 0;
+	pid_t pid = -1;
 	(void)ev;
-	if (nng_pipe_get_int(p, NNG_OPT_IPC_PEER_PID, &pid) != 0)
-		pid = -1;
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &peer) == 0)
+		pid = (pid_t)peer;
 	pthread_mutex_lock(&conn->mu);
-	conn->pipes++;
+	/* Pipes are tracked by id: NNG does not order the callbacks of an old
+	 * pipe's removal and a new pipe's arrival. */
+	if (conn->pipes < CONN_MAX_PIPES)
+		conn->pipe_ids[conn->pipes++] = nng_pipe_id(p);
 	conn->ever_connected = true;
 	conn->peer_pid = pid;
 	pthread_cond_broadcast(&conn->cv);
@@ -35,12 +39,16 @@ static void conn_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
 static void conn_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	tb_conn *conn = arg;
-	(void)p;
 	(void)ev;
 	pthread_mutex_lock(&conn->mu);
-	if (conn->pipes > 0)
-		conn->pipes--;
-	conn->peer_pid = -1;
+	for (int i = 0; i < conn->pipes; i++) {
+		if (conn->pipe_ids[i] == (uint32_t)nng_pipe_id(p)) {
+			conn->pipe_ids[i] = conn->pipe_ids[--conn->pipes];
+			break;
+		}
+	}
+	if (conn->pipes == 0)
+		conn->peer_pid = -1;
 	for (struct conn_call *c = conn->calls; c != NULL; c = c->next) {
 		c->peer_lost = true;
 		nng_aio_abort(c->slot->aio, NNG_ECONNSHUT);
@@ -84,6 +92,7 @@ int tb_conn_open(const char *url, const tb_conn_opts *opts, tb_conn **connp, tb_
 		return tb_status_set(st, TB_RESOURCE_EXHAUSTED, "out of memory");
 	pthread_mutex_init(&conn->mu, NULL);
 	pthread_cond_init(&conn->cv, NULL);
+	pthread_rwlock_init(&conn->ops, NULL);
 	conn->peer_pid = -1;
 	conn->open_max = opts->max_message_size ? opts->max_message_size : TB_DEFAULT_MAX_MESSAGE;
 	atomic_store(&conn->max_msg, conn->open_max);
@@ -118,24 +127,34 @@ void tb_conn_close(tb_conn *conn)
 {
 	if (conn == NULL)
 		return;
-	/* Closing the socket fails every operation on its contexts, including
-	 * ones that start later, so callers return promptly. */
-	if (conn->sock_open)
-		nng_close(conn->sock);
+	/* No operation starts once ops_closed is set; pending ones are
+	 * aborted. Contexts are closed only once idle and the socket last:
+	 * closing a socket under busy contexts is not safe in NNG 1.5.2. */
+	pthread_rwlock_wrlock(&conn->ops);
+	conn->ops_closed = true;
+	pthread_rwlock_unlock(&conn->ops);
 	pthread_mutex_lock(&conn->mu);
 	conn->closing = true;
+	for (struct conn_call *c = conn->calls; c != NULL; c = c->next)
+		nng_aio_abort(c->slot->aio, NNG_ECLOSED);
 	while (conn->active > 0)
 		pthread_cond_wait(&conn->cv, &conn->mu);
 	pthread_mutex_unlock(&conn->mu);
-	for (size_t i = 0; i < conn->n_free; i++) {
-		nng_aio_free(conn->free_slots[i]->aio);
-		free(conn->free_slots[i]);
+	while (conn->all_slots != NULL) {
+		struct conn_slot *s = conn->all_slots;
+		conn->all_slots = s->next_all;
+		nng_ctx_close(s->ctx);
+		nng_aio_free(s->aio);
+		free(s);
 	}
+	if (conn->sock_open)
+		nng_close(conn->sock);
 	free(conn->free_slots);
 	if (conn->tls != NULL)
 		nng_tls_config_free(conn->tls);
 	pthread_cond_destroy(&conn->cv);
 	pthread_mutex_destroy(&conn->mu);
+	pthread_rwlock_destroy(&conn->ops);
 	free(conn->url);
 	free(conn->token);
 	free(conn);
@@ -150,6 +169,16 @@ void tb_conn_set_peer_max_message(tb_conn *conn, uint32_t size)
 {
 	if (size > 0 && size < conn->open_max)
 		atomic_store(&conn->max_msg, size);
+}
+
+void tbi_conn_note_peer(tb_conn *conn, nng_pipe p)
+{
+	uint64_t peer = 0;
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &peer) != 0)
+		return;
+	pthread_mutex_lock(&conn->mu);
+	conn->peer_pid = (pid_t)peer;
+	pthread_mutex_unlock(&conn->mu);
 }
 
 pid_t tb_conn_peer_pid(tb_conn *conn)
@@ -192,6 +221,10 @@ int tbi_conn_slot_get(tb_conn *conn, struct conn_slot **slotp, tb_status *st)
 		rv = tbi_status_nng(st, nrv, "call", conn->url);
 		goto fail;
 	}
+	pthread_mutex_lock(&conn->mu);
+	slot->next_all = conn->all_slots;
+	conn->all_slots = slot;
+	pthread_mutex_unlock(&conn->mu);
 	*slotp = slot;
 	return TB_OK;
 fail:
@@ -207,30 +240,35 @@ fail:
 
 void tbi_conn_slot_put(tb_conn *conn, struct conn_slot *slot)
 {
-	bool kept = false;
+	/* Every slot is freed with the connection; this only makes it reusable. */
 	pthread_mutex_lock(&conn->mu);
-	if (!conn->closing) {
-		if (conn->n_free == conn->cap_free) {
-			size_t cap = conn->cap_free ? conn->cap_free * 2 : 8;
-			struct conn_slot **p = realloc(conn->free_slots, cap * sizeof(*p));
-			if (p != NULL) {
-				conn->free_slots = p;
-				conn->cap_free = cap;
-			}
-		}
-		if (conn->n_free < conn->cap_free) {
-			conn->free_slots[conn->n_free++] = slot;
-			kept = true;
+	if (!conn->closing && conn->n_free == conn->cap_free) {
+		size_t cap = conn->cap_free ? conn->cap_free * 2 : 8;
+		struct conn_slot **p = realloc(conn->free_slots, cap * sizeof(*p));
+		if (p != NULL) {
+			conn->free_slots = p;
+			conn->cap_free = cap;
 		}
 	}
+	if (!conn->closing && conn->n_free < conn->cap_free)
+		conn->free_slots[conn->n_free++] = slot;
 	conn->active--;
 	pthread_cond_broadcast(&conn->cv);
 	pthread_mutex_unlock(&conn->mu);
-	if (!kept) {
-		nng_ctx_close(slot->ctx);
-		nng_aio_free(slot->aio);
-		free(slot);
+}
+
+int tbi_conn_start(tb_conn *conn, struct conn_slot *slot, bool send)
+{
+	pthread_rwlock_rdlock(&conn->ops);
+	bool closed = conn->ops_closed;
+	if (!closed) {
+		if (send)
+			nng_ctx_send(slot->ctx, slot->aio);
+		else
+			nng_ctx_recv(slot->ctx, slot->aio);
 	}
+	pthread_rwlock_unlock(&conn->ops);
+	return closed ? NNG_ECLOSED : 0;
 }
 
 void tbi_conn_track(tb_conn *conn, struct conn_call *call)

@@ -7,10 +7,13 @@
 
 #include "internal.h"
 
+#define CONN_MAX_PIPES 8
+
 /* A reusable context and aio pair: one call at a time uses it. */
 struct conn_slot {
 	nng_ctx ctx;
 	nng_aio *aio;
+	struct conn_slot *next_all; /* every slot of the connection, for close */
 };
 
 /* A call in flight, tracked so a lost peer can end it. */
@@ -30,12 +33,21 @@ struct tb_conn {
 	uint32_t open_max;
 	_Atomic uint32_t max_msg;
 
+	/* Held shared while an NNG operation is started, exclusively to close:
+	 * starting an operation while the socket closes is not safe in NNG
+	 * 1.5.2, and closing a context with a request in flight can hang the
+	 * socket's close. */
+	pthread_rwlock_t ops;
+	bool ops_closed; /* under ops */
+
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* active reaching 0, a pipe being added */
 	struct conn_call *calls;
+	struct conn_slot *all_slots;
 	struct conn_slot **free_slots;
 	size_t n_free, cap_free;
 	unsigned active;
+	uint32_t pipe_ids[CONN_MAX_PIPES]; /* pipes up now, by NNG pipe id */
 	int pipes;
 	bool ever_connected;
 	pid_t peer_pid;
@@ -50,8 +62,13 @@ void tbi_conn_track(tb_conn *conn, struct conn_call *call);
 /* Stops tracking call; returns whether its peer was lost meanwhile. */
 bool tbi_conn_untrack(tb_conn *conn, struct conn_call *call);
 
+/* Starts an operation on a slot unless the connection is closing. */
+int tbi_conn_start(tb_conn *conn, struct conn_slot *slot, bool send);
+
 /* Waits until a pipe is up or the monotonic deadline passes. */
 bool tbi_conn_wait_connected(tb_conn *conn, uint64_t deadline);
+/* Records the process id of the ipc peer behind pipe p (the one that answered). */
+void tbi_conn_note_peer(tb_conn *conn, nng_pipe p);
 void tbi_conn_state(tb_conn *conn, int *pipesp, bool *everp);
 
 #endif

@@ -10,6 +10,7 @@
 
 #define SERVER_DEFAULT_CONTROL_SLOTS 4
 #define SERVER_SEND_TIMEOUT_MS 10000
+#define SERVER_EVENT_QUEUE 1024
 
 struct timespec tbi_abstime(uint64_t deadline_ms)
 {
@@ -100,6 +101,7 @@ int tb_server_alloc(const tb_server_opts *opts, tb_server **srvp, tb_status *st)
 	if (srv == NULL)
 		return tb_status_set(st, TB_RESOURCE_EXHAUSTED, "out of memory");
 	pthread_mutex_init(&srv->mu, NULL);
+	pthread_rwlock_init(&srv->ops, NULL);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -176,27 +178,52 @@ const char *tb_server_url(const tb_server *srv)
 	return srv->url;
 }
 
+/* Counts workers between a request and its answer, for a graceful stop. */
+static void server_busy(tb_server *srv, int delta)
+{
+	pthread_mutex_lock(&srv->mu);
+	srv->n_busy = (uint32_t)((int)srv->n_busy + delta);
+	pthread_cond_broadcast(&srv->cv);
+	pthread_mutex_unlock(&srv->mu);
+}
+
+/* Starts a receive or send on the worker's context unless closing. */
+static int server_start(struct server_worker *w, bool send)
+{
+	tb_server *srv = w->srv;
+	pthread_rwlock_rdlock(&srv->ops);
+	bool closed = srv->ops_closed;
+	if (!closed) {
+		if (send)
+			nng_ctx_send(w->ctx, w->aio);
+		else
+			nng_ctx_recv(w->ctx, w->aio);
+	}
+	pthread_rwlock_unlock(&srv->ops);
+	if (closed)
+		return NNG_ECLOSED;
+	nng_aio_wait(w->aio);
+	return nng_aio_result(w->aio);
+}
+
 static void *server_worker_main(void *arg)
 {
 	struct server_worker *w = arg;
 	for (;;) {
-		nng_ctx_recv(w->ctx, w->aio);
-		nng_aio_wait(w->aio);
-		int rv = nng_aio_result(w->aio);
+		int rv = server_start(w, false);
 		if (rv == NNG_ECLOSED)
 			break;
 		if (rv != 0)
 			continue;
+		server_busy(w->srv, 1);
 		nng_msg *answer = tbi_server_handle(w->srv, nng_aio_get_msg(w->aio));
-		if (answer == NULL)
-			continue;
-		nng_aio_set_msg(w->aio, answer);
-		nng_aio_set_timeout(w->aio, SERVER_SEND_TIMEOUT_MS);
-		nng_ctx_send(w->ctx, w->aio);
-		nng_aio_wait(w->aio);
-		rv = nng_aio_result(w->aio);
-		if (rv != 0)
-			nng_msg_free(answer);
+		if (answer != NULL) {
+			nng_aio_set_msg(w->aio, answer);
+			nng_aio_set_timeout(w->aio, SERVER_SEND_TIMEOUT_MS);
+			if ((rv = server_start(w, true)) != 0)
+				nng_msg_free(answer);
+		}
+		server_busy(w->srv, -1);
 		if (rv == NNG_ECLOSED)
 			break;
 	}
@@ -212,6 +239,8 @@ static int server_open_events(tb_server *srv, tb_status *st)
 		return tbi_status_nng(st, rv, "cannot open the events socket", NULL);
 	srv->events_open = true;
 	nng_socket_set_size(srv->events, NNG_OPT_RECVMAXSZ, srv->max_msg);
+	/* Queue events while the connection to the broker is being made. */
+	nng_socket_set_int(srv->events, NNG_OPT_SENDBUF, SERVER_EVENT_QUEUE);
 	rv = nng_dial(srv->events, srv->events_url, NULL, NNG_FLAG_NONBLOCK);
 	if (rv != 0)
 		return tbi_status_nng(st, rv, "cannot dial the events address", srv->events_url);
@@ -269,19 +298,28 @@ void tb_server_stop(tb_server *srv, uint32_t grace_ms)
 	pthread_cond_broadcast(&srv->cv);
 	/* Give running handlers a chance to answer before the socket closes. */
 	struct timespec until = tbi_abstime(tbi_clock_ms() + grace_ms);
-	while (srv->n_calls > 0) {
+	while (srv->n_busy > 0) {
 		if (pthread_cond_timedwait(&srv->cv, &srv->mu, &until) != 0)
 			break;
 	}
 	srv->stopped = true;
 	pthread_mutex_unlock(&srv->mu);
-	if (srv->sock_open) {
-		nng_close(srv->sock);
-		srv->sock_open = false;
-	}
+	/* No operation starts once ops_closed is set, pending ones are aborted;
+	 * contexts are closed once idle and the socket last, as closing a
+	 * socket under busy contexts is not safe in NNG 1.5.2. */
+	pthread_rwlock_wrlock(&srv->ops);
+	srv->ops_closed = true;
+	pthread_rwlock_unlock(&srv->ops);
+	for (size_t i = 0; i < srv->n_workers; i++)
+		nng_aio_abort(srv->workers[i].aio, NNG_ECLOSED);
 	for (size_t i = 0; i < srv->n_workers; i++) {
 		if (srv->workers[i].thread_started)
 			pthread_join(srv->workers[i].thread, NULL);
+		nng_ctx_close(srv->workers[i].ctx);
+	}
+	if (srv->sock_open) {
+		nng_close(srv->sock);
+		srv->sock_open = false;
 	}
 	if (srv->events_open) {
 		nng_close(srv->events);
@@ -316,6 +354,7 @@ void tb_server_free(tb_server *srv)
 		free(strings[i]);
 	pthread_cond_destroy(&srv->cv);
 	pthread_mutex_destroy(&srv->mu);
+	pthread_rwlock_destroy(&srv->ops);
 	free(srv);
 }
 

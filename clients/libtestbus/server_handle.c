@@ -76,7 +76,6 @@ static void handle_track(tb_server *srv, tb_call *call, bool service_call)
 	if (srv->running != NULL)
 		srv->running->prev = call;
 	srv->running = call;
-	srv->n_calls++;
 	if (atomic_load(&srv->stopping))
 		atomic_store(&call->cancelled, true);
 	(void)service_call;
@@ -93,7 +92,6 @@ static void handle_untrack(tb_server *srv, tb_call *call, bool service_call,
 		srv->running = call->next;
 	if (call->next != NULL)
 		call->next->prev = call->prev;
-	srv->n_calls--;
 	if (service_call) {
 		srv->n_running--;
 		if (call->id != 0 && answer != NULL)

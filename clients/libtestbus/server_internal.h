@@ -92,11 +92,16 @@ struct tb_server {
 	nng_socket events;
 	bool events_open;
 
+	/* Held shared while a worker starts an NNG operation, exclusively to
+	 * close (see struct tb_conn for why). */
+	pthread_rwlock_t ops;
+	bool ops_closed; /* under ops */
+
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* CLOCK_MONOTONIC: call state changes */
 	struct tb_call *running;
 	uint32_t n_running; /* service calls only */
-	uint32_t n_calls;   /* every call in a handler */
+	uint32_t n_busy;    /* workers between a request and its answer */
 	_Atomic bool stopping;
 	bool started;
 	bool stopped;

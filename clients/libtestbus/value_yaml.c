@@ -54,10 +54,14 @@ static int yaml_plain_scalar(Testbus__V1__Value *v, const char *s)
 		if (strcmp(s, nulls[i]) == 0)
 			return TB_OK; /* null: a Value with no kind */
 	}
-	if (yaml_matches("^[-+]?[0-9]+$", s) || yaml_matches("^0x[0-9a-fA-F]+$", s)) {
+	int base = yaml_matches("^[-+]?[0-9]+$", s)       ? 10
+	           : yaml_matches("^0x[0-9a-fA-F]+$", s) ? 16
+	           : yaml_matches("^0o[0-7]+$", s)       ? 8
+	                                                 : 0;
+	if (base != 0) {
 		errno = 0;
-		long long n = strtoll(s, NULL, 0);
-		if (errno == 0 && !yaml_matches("^[-+]?0[0-9]", s)) {
+		long long n = strtoll(base == 8 ? s + 2 : s, NULL, base);
+		if (errno == 0) {
 			v->kind_case = TESTBUS__V1__VALUE__KIND_INT_VALUE;
 			v->int_value = n;
 			return TB_OK;

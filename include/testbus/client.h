@@ -26,7 +26,10 @@ typedef struct tb_tls_opts {
 	const char *ca_file;     /* verify the peer; a server with one requires client certs */
 	const char *cert_file;   /* our certificate */
 	const char *key_file;    /* its private key */
-	const char *server_name; /* client: name to verify; default: the URL's host */
+	/* client: the name the server certificate must carry; default: the URL's
+	 * host. NNG's mbedtls 2 matches DNS names only, not IP addresses, so give a
+	 * DNS name of the certificate when dialling an IP address. */
+	const char *server_name;
 } tb_tls_opts;
 
 typedef struct tb_conn_opts {
