@@ -14,6 +14,7 @@
 
 /*
  * The record file gets one line per event, fsynced before the call answers:
+ *   provisioning <run>   a Provision for run <run> started (nothing exists yet)
  *   provision <id>       a cluster was created (Provision answered it)
  *   reuse <id>           Provision was asked to reuse <id>
  *   destroy <id>         a cluster was destroyed
@@ -239,6 +240,9 @@ static int rec_provision(tb_call *call, const ProtobufCMessage *input, ProtobufC
 		rv = tb_call_error(call, TB_INTERNAL, "provisioning failed (fail_provision is set)");
 		goto out;
 	}
+	if ((rv = rec_append(call, cfg.record_file, "provisioning",
+	                     req->run_id[0] ? req->run_id : "-")) != TB_OK)
+		goto out;
 	if ((rv = rec_sleep(call, cfg.provision_delay_ms, cfg.ignore_cancel)) != TB_OK) {
 		rv = tb_call_error(call, rv, "stopped before the cluster was created");
 		goto out;
