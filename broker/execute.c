@@ -71,18 +71,18 @@ static int execute_expand(const struct config_phase *phase, struct phase_run *pr
 		for (uint32_t k = 0; k < (shards ? shards : 1); k++) {
 			struct target_run *t = &pr->targets[pr->n++];
 			t->cfg = ct;
-			t->shard = shards ? k + 1 : 0;
+			t->shard = k;
 			t->shards = shards;
 			for (size_t j = 0; j < ct->labels.n; j++)
 				execute_add_label(&t->labels, ct->labels.items[j].key,
 				                  ct->labels.items[j].value);
 			if (shards) {
 				char num[16], total[16];
-				snprintf(num, sizeof(num), "%u", k + 1);
+				snprintf(num, sizeof(num), "%u", k);
 				snprintf(total, sizeof(total), "%u", shards);
 				execute_add_label(&t->labels, "shard", num);
 				execute_add_label(&t->labels, "shards", total);
-				t->target_id = execute_strdup_printf("%s/%s/%u", phase->name, ct->name, k + 1);
+				t->target_id = execute_strdup_printf("%s/%s/%u", phase->name, ct->name, k);
 			} else {
 				t->target_id = execute_strdup_printf("%s/%s", phase->name, ct->name);
 			}

@@ -20,7 +20,7 @@ struct target_run {
 	const struct config_target *cfg;
 	char *target_id;             /* owned: "<phase>/<target>[/<shard>]" */
 	struct config_labels labels; /* owned copies: the target's plus shard/shards */
-	uint32_t shard, shards;      /* shard from 1; shards 0 when not sharded */
+	uint32_t shard, shards;      /* shard from 0; shards 0 when not sharded */
 	uint32_t attempt;            /* the current attempt, from 1 */
 	struct comp *executor;       /* of the current or last attempt */
 	struct target_attempt *attempts;

@@ -153,7 +153,10 @@ static bool workflow_health(struct run *r)
 	while (atomic_load(&run_signals) == 0) {
 		Testbus__V1__HealthStatus *h = NULL;
 		tb_status st;
-		tb_call_opts opts = {.deadline_ms = HEALTH_CALL_MS,
+		uint64_t spent = (uint64_t)workflow_now_ms() - start;
+		uint64_t left = spent < r->cfg->timeouts.health_ms ? r->cfg->timeouts.health_ms - spent : 1;
+		/* A hanging Health call must not outlast the health timeout. */
+		tb_call_opts opts = {.deadline_ms = (uint32_t)(left < HEALTH_CALL_MS ? left : HEALTH_CALL_MS),
 		                     .call_id = inflight_add(r->provisioner->conn)};
 		int rv = tb_provisioner_health(r->provisioner->conn, r->cluster, &h, &opts, &st);
 		inflight_remove(opts.call_id);
