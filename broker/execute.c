@@ -160,6 +160,17 @@ static Testbus__V1__ExecutionTarget__LabelsEntry **execute_label_entries(
 	return ptrs;
 }
 
+/*
+ * A spawned executor that dropped its connection is gone for this run, even
+ * when its process has not been reaped yet; an attached one may come back,
+ * and a retry waits for it within the call's deadline.
+ */
+static void execute_mark_lost(struct comp *c)
+{
+	if (c->pid != 0 || registry_comp_dead(c))
+		c->lost = true;
+}
+
 /* One Execute call; sets the result or the reason to try again. */
 static bool execute_call(struct scheduler *s, struct target_run *t, struct comp *c)
 {
@@ -199,7 +210,7 @@ static bool execute_call(struct scheduler *s, struct target_run *t, struct comp 
 	snprintf(reason, sizeof(reason), "%s: %s", tb_strerror(rv), st.message);
 	bool lost = rv == TB_UNAVAILABLE || registry_comp_dead(c);
 	if (lost) {
-		c->lost = registry_comp_dead(c) || c->lost;
+		execute_mark_lost(c);
 		snprintf(reason, sizeof(reason), "executor lost: %s", st.message);
 	}
 	execute_attempt(t, c->cfg->name, reason);

@@ -56,6 +56,23 @@ static int registry_reach(struct registry *reg, struct comp *c, tb_status *st)
 	return tb_conn_open(c->address, &co, &c->conn, st);
 }
 
+/* "a provisioner", "an executor", ... */
+static const char *registry_a(Testbus__V1__ComponentKind kind)
+{
+	switch (kind) {
+	case TESTBUS__V1__COMPONENT_KIND__KIND_PROVISIONER:
+		return "a provisioner";
+	case TESTBUS__V1__COMPONENT_KIND__KIND_EXECUTOR:
+		return "an executor";
+	case TESTBUS__V1__COMPONENT_KIND__KIND_ANALYZER:
+		return "an analyzer";
+	case TESTBUS__V1__COMPONENT_KIND__KIND_REPORTER:
+		return "a reporter";
+	default:
+		return "a component of no known kind";
+	}
+}
+
 /* The Describe handshake and the checks that follow it. */
 static int registry_check(struct comp *c, uint32_t wait_ms, tb_status *st)
 {
@@ -69,8 +86,8 @@ static int registry_check(struct comp *c, uint32_t wait_ms, tb_status *st)
 	}
 	if (c->info->kind != cc->kind)
 		return tb_status_set(st, TB_FAILED_PRECONDITION,
-		                     "expected a %s, but %s at %s is a %s", config_kind_name(cc->kind),
-		                     c->info->name, c->address, config_kind_name(c->info->kind));
+		                     "configured as %s, but %s at %s is %s", registry_a(cc->kind),
+		                     c->info->name, c->address, registry_a(c->info->kind));
 	if (c->pid > 0) {
 		pid_t peer = tb_conn_peer_pid(c->conn);
 		if (peer != c->pid)
