@@ -11,7 +11,8 @@
 
 /* Answers kept for re-sent calls (same call id): bounded by count and bytes. */
 struct dedup_entry {
-	struct dedup_entry *next;
+	struct dedup_entry *next_in_bucket;
+	struct dedup_entry *newer, *older; /* age order, for eviction */
 	uint64_t id;
 	bool done;
 	uint8_t *answer; /* packed Response; owned */
@@ -19,8 +20,11 @@ struct dedup_entry {
 	uint64_t finished_at;
 };
 
+#define DEDUP_BUCKETS 512
+
 struct dedup {
-	struct dedup_entry *head; /* newest first */
+	struct dedup_entry *buckets[DEDUP_BUCKETS]; /* by call id */
+	struct dedup_entry *newest, *oldest;
 	size_t n_done;
 	size_t bytes;
 };
@@ -110,6 +114,28 @@ struct tb_server {
 
 /* Handles one request message (consumed); returns the answer to send, or NULL. */
 nng_msg *tbi_server_handle(tb_server *srv, nng_msg *msg);
+
+/*
+ * Runs handler fn of method m on input as call (filled by the caller: srv,
+ * id, deadline, arena, req), tracked among the running calls so that a stop
+ * or Cancel reaches it. Returns the handler's code, turned into
+ * TB_DEADLINE_EXCEEDED past the deadline and TB_INTERNAL for an answer of the
+ * wrong type; *outputp is the answer on TB_OK (in the call's arena or static),
+ * *messagep the error message otherwise (borrowed from call). The call stays
+ * tracked until tbi_server_untrack.
+ */
+int tbi_server_invoke(tb_server *srv, tb_call *call, const ProtobufCMethodDescriptor *m,
+                      tb_handler_fn fn, const ProtobufCMessage *input,
+                      ProtobufCMessage **outputp, const char **messagep);
+
+/*
+ * Ends the tracking of call. For a service call (counted in n_running),
+ * records answer (may be NULL) for re-sent calls of the same id.
+ */
+void tbi_server_untrack(tb_server *srv, tb_call *call, bool service_call, const nng_msg *answer);
+
+/* Marks call cancelled and wakes it (tb_call_wait). */
+void tbi_call_cancel(tb_call *call);
 
 /* The built-in Component service's method table, by method index. */
 extern const tb_handler_fn tbi_control_handlers[];

@@ -238,6 +238,28 @@ static void test_retry_with_same_call_id_is_answered_from_cache(void **state)
 	testbus__v1__execution_result__free_unpacked(b, NULL);
 }
 
+static void test_cache_keeps_recent_answers_only(void **state)
+{
+	struct fixture *f = *state;
+	tb_server_opts so = {0};
+	fixture_serve(f, &so);
+	open_conn(f, NULL);
+	uint64_t first = tb_new_call_id(), last = 0;
+	tb_status st;
+	for (int i = 0; i < 300; i++) {
+		tb_call_opts opts = {.call_id = i == 0 ? first : tb_new_call_id()};
+		assert_int_equal(fixture_execute(f->conn, "ok", 5000, &opts, NULL, &st), TB_OK);
+		last = opts.call_id;
+	}
+	assert_int_equal(atomic_load(&echo_calls), 300);
+	tb_call_opts recent = {.call_id = last};
+	assert_int_equal(fixture_execute(f->conn, "ok", 5000, &recent, NULL, &st), TB_OK);
+	assert_int_equal(atomic_load(&echo_calls), 300); /* answered from the cache */
+	tb_call_opts old = {.call_id = first};
+	assert_int_equal(fixture_execute(f->conn, "ok", 5000, &old, NULL, &st), TB_OK);
+	assert_int_equal(atomic_load(&echo_calls), 301); /* evicted: ran again */
+}
+
 static void test_events_reach_the_listener(void **state)
 {
 	struct fixture *f = *state;
@@ -324,6 +346,7 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_retry_with_same_call_id_is_answered_from_cache,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_keeps_recent_answers_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_reach_the_listener, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_cancels_running_handlers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_describe_and_health, setup, teardown),
