@@ -605,6 +605,25 @@ class PreflightTest(BrokerCase):
         self.assertRegex(lines[0], r"(?<![\d.])1(?![\d.])", "the supported version is not named")
 
 
+class ReporterTest(BrokerCase):
+    """A reporter that fails does not stop the others; the run reports the failure."""
+
+    def test_failing_reporter_does_not_stop_the_others(self):
+        status, _, err = self.run_config("reporter_fails.yaml")
+        self.assertEqual(status, 1, self.last)
+        self.assert_no_leftovers()
+        self.assert_clusters(1)
+        run = os.path.join(self.arts, "r1")
+        self.assertTrue(os.path.exists(os.path.join(run, "report.json")),
+                        "the json reporter after the failing one did not report\n" + self.last)
+        res = self.results()
+        self.assertIs(res["success"], False)
+        self.assertEqual(res["summary"]["failed"], 0, "the tests themselves passed")
+        self.assertTrue(any("webhook" in e for e in res.get("errors", [])),
+                        "results.json does not name the failing reporter: %r" % res.get("errors"))
+        self.assertIn("webhook", err)
+
+
 class DefaultTest(BrokerCase):
     """`testbus run` with no config: the built-in pipeline on a machine without a cluster."""
 
