@@ -92,8 +92,12 @@ def start(workdir):
         return p
 
     yield _start
+    failed = []
     for p in procs:
-        p.stop()
+        if p.stop() != 0:
+            with open(p.log, errors="replace") as f:
+                failed.append("%s exited %d:\n%s" % (p.p.args[0], p.p.returncode, f.read()[-3000:]))
+    assert not failed, "\n".join(failed)
 
 
 def py_component(script):

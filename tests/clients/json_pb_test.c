@@ -177,11 +177,11 @@ static ProtobufCMessage *new_filled(const ProtobufCMessageDescriptor *d, unsigne
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *fd = &d->fields[i];
 		void *p = (char *)msg + fd->offset;
-		size_t count;
 		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
 			fill_repeated(d, fd, msg, depth, which);
 		} else if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			if (oneof_position(d, i, &count) == which % count && fill_value(fd, p, depth, which))
+			size_t count, pos = oneof_position(d, i, &count);
+			if (pos == which % count && fill_value(fd, p, depth, which))
 				*(uint32_t *)((char *)msg + fd->quantifier_offset) = fd->id;
 		} else {
 			fill_value(fd, p, depth, which);

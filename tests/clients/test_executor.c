@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testbus/testbus.h"
 
 /*
  * Labels of the target steer it:
  *   sleep_ms=N  wait N ms (or until cancelled / past the deadline)
+ *   busy_ms=N   block N ms, ignoring cancel and deadline (an overrunning handler)
  *   fail=CODE   answer that status code name with message "failing as asked"
  * The result echoes the labels and reports in metadata what it was given:
  * run_id (from the request metadata), trace_id, kubeconfig_len, invocations
@@ -93,6 +95,7 @@ static int executor_execute(tb_call *call, const ProtobufCMessage *input,
 	uint64_t n = atomic_fetch_add(&executor_invocations, 1) + 1;
 	const char *sleep_ms = tb_map_get(t->labels, t->n_labels, "sleep_ms");
 	const char *fail = tb_map_get(t->labels, t->n_labels, "fail");
+	const char *busy_ms = tb_map_get(t->labels, t->n_labels, "busy_ms");
 	Testbus__V1__ExecutionResult *r = tb_arena_zalloc(tb_call_arena(call), sizeof(*r));
 	int rv;
 	(void)arg;
@@ -104,6 +107,12 @@ static int executor_execute(tb_call *call, const ProtobufCMessage *input,
 		int stop = tb_call_wait(call, (uint32_t)strtoul(sleep_ms, NULL, 10));
 		r->cancelled = stop == TB_CANCELLED;
 		r->timed_out = stop == TB_DEADLINE_EXCEEDED;
+	}
+	if (busy_ms != NULL) {
+		unsigned long ms = strtoul(busy_ms, NULL, 10);
+		struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+		while (nanosleep(&ts, &ts) != 0) {
+		}
 	}
 	if (fail != NULL) {
 		int code = tb_code_from_name(fail);

@@ -62,6 +62,31 @@ def test_statuses(c_executor):
         assert e.value.code == Code.UNAUTHENTICATED
 
 
+def test_overrunning_handler(c_executor):
+    with Client(c_executor.url, token="s3cret") as c:
+        start = time.monotonic()
+        with pytest.raises(StatusError) as e:
+            execute(c, {"busy_ms": "3000"}, deadline_ms=300)
+        assert e.value.code == Code.DEADLINE_EXCEEDED
+        assert "no answer within" in e.value.message  # given up locally
+        assert time.monotonic() - start < 2.5
+
+
+def test_close_after_deadline_answers(c_executor):
+    # The component answers DEADLINE_EXCEEDED just as the deadline passes; in
+    # NNG 1.5.2 an answer racing the end of the client's wait could make the
+    # socket's close hang. Each close must finish promptly.
+    for _ in range(15):
+        c = Client(c_executor.url, token="s3cret")
+        with pytest.raises(StatusError) as e:
+            execute(c, {"sleep_ms": "5000"}, deadline_ms=100)
+        assert e.value.code == Code.DEADLINE_EXCEEDED
+        closer = threading.Thread(target=c.close, daemon=True)
+        closer.start()
+        closer.join(5)
+        assert not closer.is_alive(), "closing the client hung"
+
+
 def test_cancel(c_executor):
     cid = new_call_id()
     out = {}

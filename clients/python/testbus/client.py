@@ -14,6 +14,13 @@ META_TOKEN = "auth-token"
 META_RUN_ID = "run-id"
 META_TRACE_ID = "trace-id"
 
+# How long past the deadline the client waits for the component's own answer
+# (it answers DEADLINE_EXCEEDED when its handler runs out of time), and how
+# long a socket is kept after a call gave up waiting. Besides better errors,
+# this keeps a late answer from racing the end of the wait: in NNG 1.5.2 that
+# race can make closing the socket soon after hang.
+ANSWER_SLACK_MS = 500
+
 _ids_lock = threading.Lock()
 _ids_next = [0]
 
@@ -44,6 +51,7 @@ class Client:
         self._send_limit = max_message_size
         self._tls = None
         self._sock = None
+        self._gave_up_at = None  # monotonic time a call last stopped waiting
         self._sock = nng.Socket("req", max_message_size)
         try:
             if url.startswith("tls+"):
@@ -61,7 +69,12 @@ class Client:
         self.close()
 
     def close(self):
-        """Closes the connection: calls in flight end with CANCELLED."""
+        """Closes the connection: calls in flight end with CANCELLED. Blocks
+        up to ANSWER_SLACK_MS when a call recently gave up waiting."""
+        if self._gave_up_at is not None:
+            left = self._gave_up_at + ANSWER_SLACK_MS / 1000.0 - time.monotonic()
+            if left > 0:
+                time.sleep(left)
         if self._sock is not None:
             self._sock.close()
         if self._tls is not None:
@@ -139,8 +152,10 @@ class Client:
         try:
             ctx.send(data, remaining)
             left = max(1, int((deadline - time.monotonic()) * 1000))
-            answer = ctx.recv(left)
+            answer = ctx.recv(left + ANSWER_SLACK_MS)
         except nng.NngError as e:
+            if e.code == Code.DEADLINE_EXCEEDED:
+                self._gave_up_at = time.monotonic()
             if e.code == Code.DEADLINE_EXCEEDED and self._sock.pipes == 0:
                 raise StatusError(Code.UNAVAILABLE, "%s %s within %d ms" % (
                     "lost the connection to" if self._sock.ever_connected
