@@ -14,9 +14,17 @@
 #define EXIT_RUN_FAILED 1
 #define EXIT_USAGE 2
 
-/* One component the broker reached, spawned or attached. */
+struct listen_reg;
+
+/*
+ * One component the broker reached: spawned, attached, or a registration
+ * bound to a `registered` entry of the config.
+ */
 struct comp {
 	const struct config_component *cfg; /* borrowed from the config */
+	char *name;                         /* registered: "<entry>@<registration id>"; owned */
+	struct listen_reg *remote;          /* registered: its registration (listen.c) */
+	bool group;                         /* the `registered` entry itself, never an executor */
 	tb_conn *conn;                      /* NULL until reached */
 	pid_t pid;                          /* spawned: the child; 0 otherwise */
 	Testbus__V1__ComponentInfo *info;   /* from Describe; owned */
@@ -52,6 +60,9 @@ void registry_stop(struct registry *reg);
 /* The ready components of a kind, in config order. Borrowed; *np set. */
 size_t registry_of_kind(struct registry *reg, Testbus__V1__ComponentKind kind,
                         struct comp **out, size_t max);
+
+/* The name of c in logs and results: the config entry's, or its registration's. */
+const char *comp_name(const struct comp *c);
 
 /* True once a spawned component's process has exited (reaped here). */
 bool registry_comp_dead(struct comp *c);

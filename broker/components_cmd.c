@@ -6,13 +6,17 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "listen.h"
 #include "run.h"
 
 struct components_opts {
+	const char *listen;
 	bool help;
 };
 
 static const struct cmd_option components_options[] = {
+	{"--listen", offsetof(struct components_opts, listen), "URL",
+	 "accept registrations on URL (overrides the config's listen address)"},
 	{"--help", offsetof(struct components_opts, help), NULL, "print this help"},
 	{NULL, 0, NULL, NULL},
 };
@@ -35,7 +39,11 @@ static void components_print(struct registry *reg)
 	for (size_t i = 0; i < reg->n; i++) {
 		struct comp *c = &reg->comps[i];
 		const char *health = "-";
-		if (!c->skipped) {
+		if (c->group) {
+			health = c->skipped ? "none" : "-";
+		} else if (c->remote != NULL) {
+			health = listen_alive(c) ? "ok" : "gone";
+		} else if (!c->skipped) {
 			Testbus__V1__Empty empty = TESTBUS__V1__EMPTY__INIT;
 			Testbus__V1__ComponentHealth *h = NULL;
 			tb_status st;
@@ -46,8 +54,9 @@ static void components_print(struct registry *reg)
 				testbus__v1__component_health__free_unpacked(h, NULL);
 			}
 		}
-		printf("%-14s %-12s %-9s %-8u %-5s %s\n", c->cfg->name, config_kind_name(c->cfg->kind),
-		       c->info ? c->info->version : "-", c->capacity, c->skipped ? "skip" : health,
+		printf("%-14s %-12s %-9s %-8u %-5s %s\n", comp_name(c), config_kind_name(c->cfg->kind),
+		       c->info ? c->info->version : "-", c->capacity,
+		       c->skipped && !c->group ? "skip" : health,
 		       c->address ? c->address : "-");
 	}
 }
@@ -65,7 +74,7 @@ int components_main(int argc, char **argv)
 		components_usage(stdout);
 		return EXIT_RUN_OK;
 	}
-	struct config_options copts = {0};
+	struct config_options copts = {.listen_address = o.listen};
 	char bin_dir[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", bin_dir, sizeof(bin_dir) - 1);
 	if (n > 0) {
@@ -85,11 +94,12 @@ int components_main(int argc, char **argv)
 	char logs[] = "/tmp/testbus-components-XXXXXX";
 	struct registry reg = {0};
 	int status = EXIT_USAGE;
-	if (mkdtemp(logs) != NULL) {
+	if (mkdtemp(logs) != NULL && listen_start(cfg) == TB_OK) {
 		rv = registry_start(&reg, cfg, "components", logs, logs, NULL);
 		components_print(&reg);
 		status = rv == TB_OK ? EXIT_RUN_OK : EXIT_USAGE;
 		registry_stop(&reg);
+		listen_stop();
 		printf("component logs: %s\n", logs);
 	}
 	config_free(cfg);

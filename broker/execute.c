@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "inflight.h"
+#include "listen.h"
 #include "progress.h"
 #include "run.h"
 
@@ -193,17 +194,23 @@ static bool execute_call(struct scheduler *s, struct target_run *t, struct comp 
 	tb_call_opts opts = {
 		.deadline_ms = target.timeout_ms + EXECUTE_ANSWER_SLACK_MS,
 		.metadata = meta, .n_metadata = 1,
-		.call_id = inflight_add(c->conn),
 	};
 	Testbus__V1__ExecutionResult *res = NULL;
 	tb_status st;
-	int rv = tb_executor_execute(c->conn, &target, &res, &opts, &st);
-	inflight_remove(opts.call_id);
+	int rv;
+	if (c->remote != NULL) {
+		/* Registered: queued for the executor to pull, under a lease. */
+		rv = listen_execute(c, &target, opts.deadline_ms, &res, &st);
+	} else {
+		opts.call_id = inflight_add(c->conn);
+		rv = tb_executor_execute(c->conn, &target, &res, &opts, &st);
+		inflight_remove(opts.call_id);
+	}
 	free(target.labels);
 	free(store);
 	if (rv == TB_OK) {
 		t->result = res;
-		execute_attempt(t, c->cfg->name, "completed");
+		execute_attempt(t, comp_name(c), "completed");
 		return false;
 	}
 	char reason[TB_STATUS_MESSAGE_MAX + 64];
@@ -213,8 +220,8 @@ static bool execute_call(struct scheduler *s, struct target_run *t, struct comp 
 		execute_mark_lost(c);
 		snprintf(reason, sizeof(reason), "executor lost: %s", st.message);
 	}
-	execute_attempt(t, c->cfg->name, reason);
-	blog("target %s on %s: %s", t->target_id, c->cfg->name, reason);
+	execute_attempt(t, comp_name(c), reason);
+	blog("target %s on %s: %s", t->target_id, comp_name(c), reason);
 	if (lost && t->attempt <= t->cfg->retries && atomic_load(&run_signals) == 0)
 		return true;
 	t->result = execute_failed_result(reason, rv == TB_CANCELLED, rv == TB_DEADLINE_EXCEEDED);
@@ -250,7 +257,7 @@ static long execute_pick(struct scheduler *s, const struct target_run *t, bool *
 	*any_alivep = false;
 	for (size_t i = 0; i < s->n_executors; i++) {
 		struct comp *c = s->executors[i];
-		if (c->lost || !execute_matches(t, c))
+		if (c->lost || !execute_matches(t, c) || (c->remote != NULL && !listen_alive(c)))
 			continue;
 		*any_alivep = true;
 		if (s->busy[i] >= c->capacity)

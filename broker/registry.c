@@ -11,6 +11,7 @@
 
 #include "broker.h"
 #include "launch.h"
+#include "listen.h"
 
 #define REGISTRY_STOP_GRACE_MS 5000
 
@@ -31,10 +32,6 @@ static int registry_reach(struct registry *reg, struct comp *c, tb_status *st)
 {
 	const struct config_component *cc = c->cfg;
 	tb_conn_opts co = {0};
-	if (cc->reach == CONFIG_REGISTER)
-		return tb_status_set(st, TB_UNIMPLEMENTED,
-		                     "registered components are not served by this broker yet; "
-		                     "attach it by address instead");
 	if (cc->reach == CONFIG_ATTACH) {
 		c->address = strdup(cc->address);
 		co.tls = (tb_tls_opts){.ca_file = cc->tls.ca_file, .cert_file = cc->tls.cert_file,
@@ -155,7 +152,10 @@ int registry_start(struct registry *reg, const struct broker_config *cfg, const 
 		blog("preflight: cannot make a private socket folder in /tmp: %s", strerror(errno));
 		return TB_FAILED_PRECONDITION;
 	}
-	reg->comps = calloc(cfg->n_components + 1, sizeof(*reg->comps));
+	size_t cap = cfg->n_components + 1;
+	for (size_t i = 0; i < cfg->n_components; i++)
+		cap += cfg->components[i].reach == CONFIG_REGISTER ? LISTEN_MAX_BOUND : 0;
+	reg->comps = calloc(cap, sizeof(*reg->comps));
 	if (reg->comps == NULL)
 		return TB_RESOURCE_EXHAUSTED;
 	for (size_t i = 0; i < cfg->n_components; i++) {
@@ -163,19 +163,28 @@ int registry_start(struct registry *reg, const struct broker_config *cfg, const 
 			continue;
 		struct comp *c = &reg->comps[reg->n++];
 		c->cfg = &cfg->components[i];
+		c->group = c->cfg->reach == CONFIG_REGISTER;
 	}
+	size_t n_config = reg->n;
 	/* Start them all first: spawned processes come up side by side. */
 	tb_status *sts = calloc(reg->n + 1, sizeof(*sts));
 	if (sts == NULL)
 		return TB_RESOURCE_EXHAUSTED;
-	for (size_t i = 0; i < reg->n; i++) {
-		if (registry_reach(reg, &reg->comps[i], &sts[i]) != TB_OK)
+	for (size_t i = 0; i < n_config; i++) {
+		if (!reg->comps[i].group && registry_reach(reg, &reg->comps[i], &sts[i]) != TB_OK)
 			reg->comps[i].skipped = true;
 	}
-	for (size_t i = 0; i < reg->n; i++) {
+	for (size_t i = 0; i < n_config; i++) {
 		struct comp *c = &reg->comps[i];
 		tb_status *st = &sts[i];
-		if (!c->skipped && (registry_check(c, cfg->timeouts.start_ms, st) != TB_OK ||
+		if (c->group) {
+			size_t bound = listen_bind(c->cfg, &reg->comps[reg->n], LISTEN_MAX_BOUND, st);
+			for (size_t k = 0; k < bound; k++)
+				blog("executor %s: %s, capacity %u", reg->comps[reg->n + k].name,
+				     reg->comps[reg->n + k].address, reg->comps[reg->n + k].capacity);
+			reg->n += bound;
+			c->skipped = bound == 0;
+		} else if (!c->skipped && (registry_check(c, cfg->timeouts.start_ms, st) != TB_OK ||
 		                    registry_configure(c, run_id, run_dir, cfg->timeouts.start_ms,
 		                                       st) != TB_OK))
 			c->skipped = true;
@@ -192,6 +201,11 @@ int registry_start(struct registry *reg, const struct broker_config *cfg, const 
 	}
 	free(sts);
 	return failed ? TB_FAILED_PRECONDITION : TB_OK;
+}
+
+const char *comp_name(const struct comp *c)
+{
+	return c->name != NULL ? c->name : c->cfg->name;
 }
 
 bool registry_comp_dead(struct comp *c)
@@ -214,7 +228,7 @@ size_t registry_of_kind(struct registry *reg, Testbus__V1__ComponentKind kind,
 	size_t n = 0;
 	for (size_t i = 0; i < reg->n && n < max; i++) {
 		struct comp *c = &reg->comps[i];
-		if (c->cfg->kind == kind && !c->skipped)
+		if (c->cfg->kind == kind && !c->skipped && !c->group)
 			out[n++] = c;
 	}
 	return n;
@@ -274,6 +288,7 @@ void registry_stop(struct registry *reg)
 			testbus__v1__component_info__free_unpacked(c->info, NULL);
 		free(c->address);
 		free(c->log_path);
+		free(c->name);
 	}
 	free(reg->comps);
 	if (reg->sock_dir != NULL)

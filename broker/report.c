@@ -16,7 +16,7 @@ static Testbus__V1__TargetReport *report_target(tb_arena *a, struct target_run *
 		return NULL;
 	testbus__v1__target_report__init(tr);
 	tr->target_id = t->target_id;
-	tr->executor = t->executor ? (char *)t->executor->cfg->name : "";
+	tr->executor = t->executor ? (char *)comp_name(t->executor) : "";
 	tr->result = t->result;
 	tr->analysis = t->analysis;
 	tr->n_analysis = t->n_analysis;

@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "inflight.h"
+#include "listen.h"
 #include "progress.h"
 #include "results_json.h"
 #include "run.h"
@@ -22,6 +23,7 @@ struct run_opts {
 	const char *run_id;
 	const char *keep;
 	const char *reuse;
+	const char *listen;
 	bool help;
 };
 
@@ -33,6 +35,8 @@ static const struct cmd_option run_options[] = {
 	 "keep the cluster: never, on-failure or always (overrides the config)"},
 	{"--reuse-cluster", offsetof(struct run_opts, reuse), "ID",
 	 "run on this existing cluster instead of provisioning one (never destroyed)"},
+	{"--listen", offsetof(struct run_opts, listen), "URL",
+	 "accept registered executors on URL (overrides the config's listen address)"},
 	{"--help", offsetof(struct run_opts, help), NULL, "print this help"},
 	{NULL, 0, NULL, NULL},
 };
@@ -121,7 +125,7 @@ static void *run_signal_main(void *arg)
 
 static int run_load(const struct run_opts *o, struct broker_config **cfgp)
 {
-	struct config_options copts = {.artifacts_dir = o->artifacts};
+	struct config_options copts = {.artifacts_dir = o->artifacts, .listen_address = o->listen};
 	char bin_dir[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", bin_dir, sizeof(bin_dir) - 1);
 	if (n > 0) {
@@ -195,7 +199,8 @@ static int run_execute(const struct run_opts *o, struct broker_config *cfg)
 	r.run_dir = run_dir;
 	blog("run %s: %s (results in %s)", run_id, o->config ? o->config : "built-in pipeline",
 	     run_dir);
-	if (registry_start(&reg, cfg, run_id, run_dir, logs, NULL) != TB_OK) {
+	if (listen_start(cfg) != TB_OK ||
+	    registry_start(&reg, cfg, run_id, run_dir, logs, NULL) != TB_OK) {
 		blog("preflight failed: nothing was provisioned");
 		goto out;
 	}
@@ -204,6 +209,7 @@ static int run_execute(const struct run_opts *o, struct broker_config *cfg)
 	progress_stop();
 out:
 	registry_stop(&reg);
+	listen_stop();
 	journal_write(&r.journal, "finished %d", status);
 	journal_close(&r.journal);
 	for (size_t i = 0; i < r.n_phases; i++)

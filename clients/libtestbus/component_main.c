@@ -8,16 +8,18 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "register.h"
 
 #define MAIN_MAX_LABELS 32
 #define MAIN_STOP_GRACE_MS 10000
 
 struct main_opts {
 	const char *listen;
+	const char *register_url;
 	const char *events;
 	const char *config;
 	const char *token;
-	const char *tls_ca, *tls_cert, *tls_key;
+	const char *tls_ca, *tls_cert, *tls_key, *tls_server_name;
 	const char *labels;
 	uint32_t capacity;
 	uint32_t max_message;
@@ -36,6 +38,8 @@ static const struct main_option {
 } main_options[] = {
 	{"--listen", OPT_STRING, offsetof(struct main_opts, listen),
 	 "URL to serve on: ipc://PATH, tls+tcp://HOST:PORT, or tcp://HOST:PORT with --insecure"},
+	{"--register", OPT_STRING, offsetof(struct main_opts, register_url),
+	 "URL of a broker's --listen address to register with and pull work from (executors)"},
 	{"--events", OPT_STRING, offsetof(struct main_opts, events),
 	 "URL of the broker's event socket, for progress events"},
 	{"--capacity", OPT_UINT, offsetof(struct main_opts, capacity),
@@ -50,6 +54,8 @@ static const struct main_option {
 	 "server certificate (PEM) for tls+tcp://"},
 	{"--tls-key", OPT_STRING, offsetof(struct main_opts, tls_key),
 	 "private key (PEM) of --tls-cert"},
+	{"--tls-server-name", OPT_STRING, offsetof(struct main_opts, tls_server_name),
+	 "with --register: the name the broker's certificate must carry (default: the URL's host)"},
 	{"--labels", OPT_STRING, offsetof(struct main_opts, labels),
 	 "labels reported by Describe, as key=value,key=value"},
 	{"--max-message-size", OPT_UINT, offsetof(struct main_opts, max_message),
@@ -64,7 +70,7 @@ static const struct main_option {
 
 static void main_usage(const tb_component *comp, const char *prog, FILE *out)
 {
-	fprintf(out, "usage: %s --listen URL [options]\n", prog);
+	fprintf(out, "usage: %s --listen URL | --register URL [options]\n", prog);
 	if (comp->summary != NULL)
 		fprintf(out, "\n%s\n", comp->summary);
 	fprintf(out, "\noptions:\n");
@@ -144,19 +150,27 @@ static int main_split_labels(char *text, tb_kv *labels, size_t *np, const char *
 	return 0;
 }
 
-static int main_check_url(const struct main_opts *o, const char *prog)
+static int main_check_one_url(const char *url, bool insecure, const char *prog)
 {
-	if (o->listen == NULL) {
-		fprintf(stderr, "%s: --listen URL is required (see --help)\n", prog);
-		return -1;
-	}
-	if (strncmp(o->listen, "tcp://", 6) == 0 && !o->insecure) {
+	if (url != NULL && strncmp(url, "tcp://", 6) == 0 && !insecure) {
 		fprintf(stderr,
 		        "%s: refusing plaintext %s: use tls+tcp:// with --tls-cert/--tls-key "
 		        "(and --tls-ca for mutual TLS), or pass --insecure\n",
-		        prog, o->listen);
+		        prog, url);
 		return -1;
 	}
+	return 0;
+}
+
+static int main_check_url(const struct main_opts *o, const char *prog)
+{
+	if (o->listen == NULL && o->register_url == NULL) {
+		fprintf(stderr, "%s: --listen URL or --register URL is required (see --help)\n", prog);
+		return -1;
+	}
+	if (main_check_one_url(o->listen, o->insecure, prog) != 0 ||
+	    main_check_one_url(o->register_url, o->insecure, prog) != 0)
+		return -1;
 	return 0;
 }
 
@@ -230,6 +244,7 @@ static int main_serve(const tb_component *comp, const struct main_opts *o, tb_kv
 		.configure = comp->configure, .arg = comp->arg,
 	};
 	tb_server *srv = NULL;
+	tbi_register *reg = NULL;
 	tb_status st = {0};
 	sigset_t set;
 	int sig = 0, rv;
@@ -245,11 +260,25 @@ static int main_serve(const tb_component *comp, const struct main_opts *o, tb_kv
 		st.message[0] = '\0';
 		goto out;
 	}
-	if ((rv = tb_server_listen(srv, o->listen, &st)) != TB_OK ||
-	    (rv = tb_server_start(srv, &st)) != TB_OK)
-		goto out;
-	fprintf(stderr, "%s: serving %s on %s (capacity %u)\n", prog, comp->service->name,
-	        tb_server_url(srv), so.capacity);
+	if (o->listen != NULL) {
+		if ((rv = tb_server_listen(srv, o->listen, &st)) != TB_OK ||
+		    (rv = tb_server_start(srv, &st)) != TB_OK)
+			goto out;
+		fprintf(stderr, "%s: serving %s on %s (capacity %u)\n", prog, comp->service->name,
+		        tb_server_url(srv), so.capacity);
+	}
+	if (o->register_url != NULL) {
+		struct tbi_register_opts ro = {
+			.url = o->register_url, .capacity = so.capacity, .prog = prog,
+			.conn = {.max_message_size = o->max_message, .token = o->token,
+			         .tls = {.ca_file = o->tls_ca, .cert_file = o->tls_cert,
+			                 .key_file = o->tls_key, .server_name = o->tls_server_name}},
+		};
+		if ((rv = tbi_register_start(srv, &ro, &reg, &st)) != TB_OK)
+			goto out;
+		fprintf(stderr, "%s: registering with %s (capacity %u)\n", prog, o->register_url,
+		        so.capacity);
+	}
 	while (sigwait(&set, &sig) != 0) {
 	}
 	fprintf(stderr, "%s: %s, stopping\n", prog, strsignal(sig));
@@ -259,6 +288,7 @@ static int main_serve(const tb_component *comp, const struct main_opts *o, tb_kv
 out:
 	if (rv != TB_OK && st.message[0] != '\0')
 		fprintf(stderr, "%s: %s\n", prog, st.message);
+	tbi_register_stop(reg);
 	tb_server_free(srv);
 	return rv == TB_OK ? 0 : 1;
 }

@@ -123,13 +123,10 @@ out:
 	return rv;
 }
 
-void tb_conn_close(tb_conn *conn)
+void tbi_conn_shutdown(tb_conn *conn)
 {
-	if (conn == NULL)
-		return;
 	/* No operation starts once ops_closed is set; pending ones are
-	 * aborted. Contexts are closed only once idle and the socket last:
-	 * closing a socket under busy contexts is not safe in NNG 1.5.2. */
+	 * aborted. */
 	pthread_rwlock_wrlock(&conn->ops);
 	conn->ops_closed = true;
 	pthread_rwlock_unlock(&conn->ops);
@@ -137,6 +134,17 @@ void tb_conn_close(tb_conn *conn)
 	conn->closing = true;
 	for (struct conn_call *c = conn->calls; c != NULL; c = c->next)
 		nng_aio_abort(c->slot->aio, NNG_ECLOSED);
+	pthread_mutex_unlock(&conn->mu);
+}
+
+void tb_conn_close(tb_conn *conn)
+{
+	if (conn == NULL)
+		return;
+	/* Contexts are closed only once idle and the socket last: closing a
+	 * socket under busy contexts is not safe in NNG 1.5.2. */
+	tbi_conn_shutdown(conn);
+	pthread_mutex_lock(&conn->mu);
 	while (conn->active > 0)
 		pthread_cond_wait(&conn->cv, &conn->mu);
 	pthread_mutex_unlock(&conn->mu);

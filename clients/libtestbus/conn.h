@@ -54,6 +54,12 @@ struct tb_conn {
 	bool closing;
 };
 
+/*
+ * Ends the calls in flight (TB_CANCELLED) and refuses new ones, without
+ * waiting or freeing: other threads may still hold conn until tb_conn_close.
+ */
+void tbi_conn_shutdown(tb_conn *conn);
+
 /* Takes a slot for one call; counts the call as active. Give it back with put. */
 int tbi_conn_slot_get(tb_conn *conn, struct conn_slot **slotp, tb_status *st);
 void tbi_conn_slot_put(tb_conn *conn, struct conn_slot *slot);

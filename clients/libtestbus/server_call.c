@@ -19,6 +19,14 @@ int tb_call_error(tb_call *call, int code, const char *fmt, ...)
 	return code;
 }
 
+void tbi_call_cancel(tb_call *call)
+{
+	pthread_mutex_lock(&call->srv->mu);
+	atomic_store(&call->cancelled, true);
+	pthread_cond_broadcast(&call->srv->cv);
+	pthread_mutex_unlock(&call->srv->mu);
+}
+
 int tb_call_stop_code(tb_call *call)
 {
 	if (atomic_load(&call->cancelled))

@@ -69,7 +69,7 @@ static const struct server_service *handle_find_service(const tb_server *srv, co
 	return NULL;
 }
 
-static void handle_track(tb_server *srv, tb_call *call, bool service_call)
+static void handle_track(tb_server *srv, tb_call *call)
 {
 	pthread_mutex_lock(&srv->mu);
 	call->next = srv->running;
@@ -78,12 +78,10 @@ static void handle_track(tb_server *srv, tb_call *call, bool service_call)
 	srv->running = call;
 	if (atomic_load(&srv->stopping))
 		atomic_store(&call->cancelled, true);
-	(void)service_call;
 	pthread_mutex_unlock(&srv->mu);
 }
 
-static void handle_untrack(tb_server *srv, tb_call *call, bool service_call,
-                           const nng_msg *answer)
+void tbi_server_untrack(tb_server *srv, tb_call *call, bool service_call, const nng_msg *answer)
 {
 	pthread_mutex_lock(&srv->mu);
 	if (call->prev != NULL)
@@ -104,6 +102,31 @@ static void handle_untrack(tb_server *srv, tb_call *call, bool service_call,
 	pthread_mutex_unlock(&srv->mu);
 }
 
+int tbi_server_invoke(tb_server *srv, tb_call *call, const ProtobufCMethodDescriptor *m,
+                      tb_handler_fn fn, const ProtobufCMessage *input,
+                      ProtobufCMessage **outputp, const char **messagep)
+{
+	ProtobufCMessage *output = NULL;
+	handle_track(srv, call);
+	int code = fn(call, input, &output, srv->arg);
+	int stop = tb_call_stop_code(call);
+	const char *message = call->error[0] ? call->error : NULL;
+	if (code == TB_OK && stop == TB_DEADLINE_EXCEEDED) {
+		code = TB_DEADLINE_EXCEEDED; /* the caller has stopped waiting */
+		message = "the call ran past its deadline";
+	} else if (code != TB_OK && stop == TB_DEADLINE_EXCEEDED) {
+		code = TB_DEADLINE_EXCEEDED;
+	} else if (code == TB_OK && (output == NULL || output->descriptor != m->output)) {
+		code = TB_INTERNAL;
+		message = "the handler gave no answer of the method's type";
+	}
+	if (code != TB_OK && message == NULL)
+		message = tb_strerror(code);
+	*outputp = code == TB_OK ? output : NULL;
+	*messagep = message;
+	return code;
+}
+
 /* Runs the handler and packs its answer. */
 static nng_msg *handle_invoke(struct request_ctx *rc, const ProtobufCMethodDescriptor *m,
                               tb_handler_fn fn, const ProtobufCMessage *input, bool service_call)
@@ -114,30 +137,17 @@ static nng_msg *handle_invoke(struct request_ctx *rc, const ProtobufCMethodDescr
 		.arena = rc->arena, .req = rc->req,
 	};
 	ProtobufCMessage *output = NULL;
-	handle_track(srv, &call, service_call);
-	int code = fn(&call, input, &output, srv->arg);
-	int stop = tb_call_stop_code(&call);
-	const char *message = call.error[0] ? call.error : NULL;
+	const char *message = NULL;
 	uint8_t *payload = NULL;
 	size_t len = 0;
-	if (code == TB_OK && stop == TB_DEADLINE_EXCEEDED) {
-		code = TB_DEADLINE_EXCEEDED; /* the caller has stopped waiting */
-		message = "the call ran past its deadline";
-	} else if (code != TB_OK && stop == TB_DEADLINE_EXCEEDED) {
-		code = TB_DEADLINE_EXCEEDED;
-	} else if (code == TB_OK && (output == NULL || output->descriptor != m->output)) {
-		code = TB_INTERNAL;
-		message = "the handler gave no answer of the method's type";
-	}
+	int code = tbi_server_invoke(srv, &call, m, fn, input, &output, &message);
 	if (code == TB_OK && tbi_pack_buf(output, &payload, &len) != TB_OK) {
 		code = TB_RESOURCE_EXHAUSTED;
 		message = "out of memory packing the answer";
 	}
-	if (code != TB_OK && message == NULL)
-		message = tb_strerror(code);
 	nng_msg *answer = handle_answer(rc, code, message, payload, len);
 	free(payload);
-	handle_untrack(srv, &call, service_call, answer);
+	tbi_server_untrack(srv, &call, service_call, answer);
 	return answer;
 }
 
