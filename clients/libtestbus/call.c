@@ -7,6 +7,8 @@
 
 #include "conn.h"
 
+#define CALL_ANSWER_GRACE_MS 500
+
 static _Atomic uint64_t call_counter;
 static uint64_t call_base;
 static pthread_once_t call_base_once = PTHREAD_ONCE_INIT;
@@ -99,8 +101,13 @@ static int call_exchange(tb_conn *conn, struct conn_slot *slot, const uint8_t *r
 		nng_msg_free(msg); /* a failed send leaves the message with us */
 		return rv;
 	}
+	/* The component enforces the same deadline and then answers
+	 * DEADLINE_EXCEEDED itself: wait a little past it for that answer, so
+	 * that it is not left arriving after the caller gave up (NNG 1.5.2 can
+	 * hang closing a requester that a late answer reached). */
 	now = tbi_clock_ms();
-	nng_aio_set_timeout(slot->aio, now >= deadline ? 1 : (nng_duration)(deadline - now));
+	nng_aio_set_timeout(slot->aio, (nng_duration)((now >= deadline ? 0 : deadline - now) +
+	                                              CALL_ANSWER_GRACE_MS));
 	if ((rv = tbi_conn_start(conn, slot, false)) != 0)
 		return rv;
 	nng_aio_wait(slot->aio);
