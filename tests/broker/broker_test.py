@@ -624,6 +624,22 @@ class ReporterTest(BrokerCase):
         self.assertIn("webhook", err)
 
 
+    def test_python_reporter_in_a_full_run(self):
+        if not os.path.exists(os.path.join(BIN, "testbus-reporter-example-py")):
+            self.skipTest("the Python SDK is not built (needs protoc and python3-protobuf)")
+        status, _, _ = self.run_config("python_reporter.yaml")
+        self.assertEqual(status, 0, self.last)
+        self.assert_no_leftovers()
+        self.assert_clusters(1)
+        run = os.path.join(self.arts, "r1")
+        with open(os.path.join(run, "python-report-r1.json")) as f:
+            reported = json.load(f)
+        self.assertEqual(reported["runId"], "r1")
+        res = self.results()
+        self.assertEqual(reported["summary"]["total"], res["summary"]["total"])
+        self.assertTrue(os.path.exists(os.path.join(run, "python-report-summary.txt")))
+
+
 class DefaultTest(BrokerCase):
     """`testbus run` with no config: the built-in pipeline on a machine without a cluster."""
 
