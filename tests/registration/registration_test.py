@@ -112,9 +112,9 @@ class RegistrationCase(unittest.TestCase):
         self.broker = subprocess.Popen(args, env=self.env, stdout=self.log("broker"),
                                        stderr=subprocess.STDOUT)
 
-    def start_executor(self, url, *extra):
+    def start_executor(self, url, *extra, labels="region=eu"):
         args = [os.path.join(BIN, "testbus-executor-shell"), "--register", url,
-                "--labels", "region=eu", "--capacity", "2"] + list(extra)
+                "--labels", labels, "--capacity", "2"] + list(extra)
         n = len(self.executors)
         p = subprocess.Popen(args, env=self.env, stdout=self.log("executor%d" % n),
                              stderr=subprocess.STDOUT)
@@ -233,6 +233,46 @@ class KillTest(RegistrationCase):
             self.assertIn("executor lost", t["attempts"][0]["reason"], t)
             self.assertEqual(t["attempts"][1]["attempt"], 2, t)
         self.assertTrue(os.path.exists(os.path.join(self.state, "retried")))
+        self.check_clusters()
+
+
+class LateResultTest(RegistrationCase):
+    config = "late.yaml"
+
+    def test_result_of_a_lapsed_attempt_is_dropped(self):
+        python_dir = os.environ.get("TESTBUS_PYTHON_DIR", "")
+        if not python_dir:
+            self.skipTest("needs the Python SDK (TESTBUS_PYTHON_DIR)")
+        self.env["PYTHONPATH"] = python_dir
+        out_file = os.path.join(self.tmp, "late")
+        self.env["TB_TEST_LINGER_SUITE"] = os.path.join(HERE, "suites", "linger.sh")
+        self.start_broker("--listen", self.url)
+        self.start_executor(self.url, labels="region=eu,kind=real")
+        python = os.environ.get("TESTBUS_PYTHON") or sys.executable
+        fake = subprocess.Popen([python, "-B", os.path.join(HERE, "fake_executor.py"),
+                                 self.url, out_file], env=self.env,
+                                stdout=self.log("fake"), stderr=subprocess.STDOUT)
+        self.executors.append(fake)
+        status = self.wait_broker()
+        out = self.read("broker")
+        self.assertEqual(status, 0, out + self.read("fake"))
+        # The late result came while the second phase ran.
+        with open(out_file) as f:
+            late = f.read()
+        self.assertIn("accepted=False", late)
+        work = late.split("work=")[1].strip()
+        self.assertIn("dropped a result of %s attempt 1" % work, out)
+        res = self.results()
+        self.assertTrue(res["success"], out)
+        target = [t for t in res["phases"][0]["targets"] if t["target_id"] == work][0]
+        self.assertEqual(len(target["attempts"]), 2, target)
+        self.assertIn("lease lapsed", target["attempts"][0]["reason"], target)
+        self.assertEqual(target["attempts"][1]["reason"], "completed", target)
+        self.assertEqual(target["attempts"][1]["attempt"], 2, target)
+        # Counted once: the retry's result alone.
+        self.assertLessEqual(target["summary"]["total"], 4, target)
+        self.assertEqual(res["summary"]["total"],
+                         sum(t["summary"]["total"] for p in res["phases"] for t in p["targets"]))
         self.check_clusters()
 
 
