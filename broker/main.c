@@ -87,8 +87,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].main(argc - 1, argv + 1);
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			int status = commands[i].main(argc - 1, argv + 1);
+			tb_library_fini();
+			return status;
+		}
 	}
 	fprintf(stderr, "testbus: unknown command '%s'\n\n", argv[1]);
 	main_usage(stderr);

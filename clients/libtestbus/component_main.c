@@ -324,6 +324,7 @@ int tb_component_main(const tb_component *comp, int argc, char **argv)
 			goto out;
 	}
 	status = main_serve(comp, &o, labels, n_labels, prog);
+	tb_library_fini();
 out:
 	free(label_text);
 	return status;

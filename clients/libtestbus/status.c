@@ -64,8 +64,3 @@ void tb_status_clear(tb_status *st)
 	st->code = TB_OK;
 	st->message[0] = '\0';
 }
-
-const char *tb_version(void)
-{
-	return TESTBUS_VERSION;
-}

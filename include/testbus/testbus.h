@@ -25,6 +25,14 @@ extern "C" {
 /* The library's version string, e.g. "0.1.0". */
 TB_EXPORT const char *tb_version(void);
 
+/*
+ * Waits for NNG to finish closing what was closed and releases what it keeps
+ * for the process. Call at most once, at exit, after every connection, server
+ * and event listener has been closed; leak checkers see a clean exit.
+ * tb_component_main calls it itself.
+ */
+TB_EXPORT void tb_library_fini(void);
+
 #ifdef __cplusplus
 }
 #endif
