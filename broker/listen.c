@@ -58,18 +58,23 @@ static void listen_wait_locked(uint32_t ms)
 	pthread_cond_timedwait(&listen_state.cv, &listen_state.mu, &ts);
 }
 
+/* Ends registration g. Locked. */
+static void listen_drop_locked(struct listen_reg *g, uint64_t now)
+{
+	g->gone = true;
+	blog("registration %s (%s) ended: no sign of life for %llums", g->id, g->info->name,
+	     (unsigned long long)(now - g->seen));
+	pthread_cond_broadcast(&listen_state.cv);
+}
+
 /* Ends registrations whose lease lapsed; frees unbound ones. Locked. */
 static void listen_sweep_locked(void)
 {
 	uint64_t now = listen_now();
 	for (struct listen_reg **p = &listen_state.regs; *p != NULL;) {
 		struct listen_reg *g = *p;
-		if (!g->gone && now > g->seen + LISTEN_LEASE_MS) {
-			g->gone = true;
-			blog("registration %s (%s) ended: no sign of life for %ums", g->id, g->info->name,
-			     LISTEN_LEASE_MS);
-			pthread_cond_broadcast(&listen_state.cv);
-		}
+		if (!g->gone && now > g->seen + LISTEN_LEASE_MS)
+			listen_drop_locked(g, now);
 		if (g->gone && g->comp == NULL) {
 			*p = g->next;
 			testbus__v1__component_info__free_unpacked(g->info, NULL);
@@ -459,7 +464,7 @@ static const char *listen_lost_locked(struct listen_work *w, uint64_t now, uint6
 		return "its registration ended (no heartbeat within the lease)";
 	if (w->state == WORK_HANDED && now > w->lease_until) {
 		if (now > w->reg->seen + 2 * LISTEN_HEARTBEAT_MS)
-			w->reg->gone = true; /* silent as well: the executor is gone */
+			listen_drop_locked(w->reg, now); /* silent as well: the executor is gone */
 		return "its lease lapsed";
 	}
 	*codep = TB_DEADLINE_EXCEEDED;

@@ -36,6 +36,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def proc_alive(pid):
+    """True when pid runs and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def make_certs(folder):
     """A CA, a broker certificate for localhost and an executor certificate."""
     def ssl(*args):
@@ -170,9 +179,15 @@ class IpcTest(RegistrationCase):
         for t in targets:
             self.assertTrue(t["executor"].startswith("remote@"), t)
             self.assertEqual([a["reason"] for a in t["attempts"]], ["completed"], t)
-        # The executors keep running after the run and try to register again.
+        # The executors outlive the broker and register with the next one.
         for p in self.executors:
             self.assertIsNone(p.poll())
+        os.remove(self.record)
+        self.start_broker("--listen", self.url)
+        targets = self.check_passed(self.wait_broker())
+        self.assertEqual(len({t["executor"] for t in targets}), 2, targets)
+        for i in range(2):
+            self.assertIn("registering again", self.read("executor%d" % i))
 
     def test_components_lists_registered_executors(self):
         for _ in range(2):
@@ -233,6 +248,42 @@ class KillTest(RegistrationCase):
             self.assertIn("executor lost", t["attempts"][0]["reason"], t)
             self.assertEqual(t["attempts"][1]["attempt"], 2, t)
         self.assertTrue(os.path.exists(os.path.join(self.state, "retried")))
+        self.check_clusters()
+
+
+    def wait_for(self, what, check, timeout):
+        deadline = time.time() + timeout
+        while not check():
+            if time.time() > deadline:
+                self.fail("no %s after %ds:\n%s" % (what, timeout, self.read("broker")))
+            time.sleep(0.1)
+
+    def test_frozen_executor_stops_the_work_it_lost(self):
+        self.env["TB_TEST_SUITE"] = "sleep"
+        self.env["TB_TEST_SLEEP"] = "30"
+        self.start_broker("--listen", self.url)
+        for _ in range(2):
+            self.start_executor(self.url)
+        started = os.path.join(self.state, "started")
+        self.wait_for("started suite", lambda: os.path.exists(started), START_TIMEOUT)
+        with open(started) as f:
+            suite_pid, executor_pid = (int(w) for w in f.read().split())
+        victim = [p for p in self.executors if p.pid == executor_pid][0]
+        n = self.executors.index(victim)
+        victim.send_signal(signal.SIGSTOP)
+        try:
+            self.wait_for("dropped registration",
+                          lambda: re.search(r"registration \S+ \(shell\) ended",
+                                            self.read("broker")), 20)
+        finally:
+            victim.send_signal(signal.SIGCONT)
+        # Its next renewal is refused (or fails past the lease): it cancels
+        # the call, which stops the suite, and does not send the result.
+        self.wait_for("cancelled work",
+                      lambda: "its result is not sent" in self.read("executor%d" % n), 20)
+        self.wait_for("stopped suite", lambda: not proc_alive(suite_pid), 10)
+        self.assertEqual(self.wait_broker(), 0, self.read("broker"))
+        self.assertTrue(self.results()["success"])
         self.check_clusters()
 
 
