@@ -476,45 +476,18 @@ static const char *listen_lost_locked(struct listen_work *w, uint64_t now, uint6
 	return NULL;
 }
 
-/* The registered entry's config section, as Configure would send it. */
-static int listen_config(const struct comp *c, const char *run_id,
-                         Testbus__V1__ComponentConfig *cfg,
-                         Testbus__V1__ComponentConfig__ConfigEntry **entriesp)
-{
-	const Testbus__V1__ValueMap *map = c->cfg->config;
-	Testbus__V1__ComponentConfig__ConfigEntry *entries = calloc(map->n_fields + 1,
-	                                                            sizeof(*entries));
-	Testbus__V1__ComponentConfig__ConfigEntry **ptrs = calloc(map->n_fields + 1, sizeof(*ptrs));
-	if (entries == NULL || ptrs == NULL) {
-		free(entries);
-		free(ptrs);
-		return TB_RESOURCE_EXHAUSTED;
-	}
-	for (size_t i = 0; i < map->n_fields; i++) {
-		testbus__v1__component_config__config_entry__init(&entries[i]);
-		entries[i].key = map->fields[i]->key;
-		entries[i].value = map->fields[i]->value;
-		ptrs[i] = &entries[i];
-	}
-	testbus__v1__component_config__init(cfg);
-	cfg->n_config = map->n_fields;
-	cfg->config = ptrs;
-	cfg->run_id = (char *)run_id;
-	*entriesp = entries;
-	return TB_OK;
-}
-
 int listen_execute(struct comp *c, const Testbus__V1__ExecutionTarget *target,
                    uint32_t deadline_ms, Testbus__V1__ExecutionResult **resp, tb_status *st)
 {
-	Testbus__V1__ComponentConfig config;
-	Testbus__V1__ComponentConfig__ConfigEntry *entries = NULL;
+	/* The registered entry's config section travels with each work item. */
+	Testbus__V1__ComponentConfig config = TESTBUS__V1__COMPONENT_CONFIG__INIT;
 	struct listen_work w = {.reg = c->remote, .target = target, .config = &config};
 	const char *why = NULL;
 	int code = TB_OK;
 	*resp = NULL;
-	if (listen_config(c, target->run_id, &config, &entries) != TB_OK)
+	if (tb_component_config_wrap(c->cfg->config, &config) != TB_OK)
 		return tb_status_set(st, TB_RESOURCE_EXHAUSTED, "out of memory");
+	config.run_id = (char *)target->run_id;
 	uint64_t deadline = listen_now() + deadline_ms;
 	pthread_mutex_lock(&listen_state.mu);
 	w.next = listen_state.works;
@@ -536,8 +509,7 @@ int listen_execute(struct comp *c, const Testbus__V1__ExecutionTarget *target,
 	}
 	bool gone = w.reg->gone;
 	pthread_mutex_unlock(&listen_state.mu);
-	free(config.config);
-	free(entries);
+	tb_component_config_unwrap(&config);
 	if (gone)
 		c->lost = true;
 	if (w.state == WORK_DONE) {

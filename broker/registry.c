@@ -101,34 +101,17 @@ static int registry_check(struct comp *c, uint32_t wait_ms, tb_status *st)
 static int registry_configure(struct comp *c, const char *run_id, const char *run_dir,
                               uint32_t wait_ms, tb_status *st)
 {
-	const Testbus__V1__ValueMap *map = c->cfg->config;
 	Testbus__V1__ComponentConfig cfg = TESTBUS__V1__COMPONENT_CONFIG__INIT;
-	Testbus__V1__ComponentConfig__ConfigEntry *entries = calloc(map->n_fields + 1,
-	                                                            sizeof(*entries));
-	Testbus__V1__ComponentConfig__ConfigEntry **ptrs = calloc(map->n_fields + 1, sizeof(*ptrs));
-	int rv;
-	if (entries == NULL || ptrs == NULL) {
-		rv = tb_status_set(st, TB_RESOURCE_EXHAUSTED, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < map->n_fields; i++) {
-		testbus__v1__component_config__config_entry__init(&entries[i]);
-		entries[i].key = map->fields[i]->key;
-		entries[i].value = map->fields[i]->value;
-		ptrs[i] = &entries[i];
-	}
-	cfg.n_config = map->n_fields;
-	cfg.config = ptrs;
+	if (tb_component_config_wrap(c->cfg->config, &cfg) != TB_OK)
+		return tb_status_set(st, TB_RESOURCE_EXHAUSTED, "out of memory");
 	cfg.run_id = (char *)run_id;
 	cfg.artifacts_dir = (char *)run_dir;
 	Testbus__V1__Empty *empty = NULL;
 	tb_call_opts opts = {.deadline_ms = wait_ms};
-	rv = tb_component_configure(c->conn, &cfg, &empty, &opts, st);
+	int rv = tb_component_configure(c->conn, &cfg, &empty, &opts, st);
 	if (empty != NULL)
 		testbus__v1__empty__free_unpacked(empty, NULL);
-out:
-	free(entries);
-	free(ptrs);
+	tb_component_config_unwrap(&cfg);
 	return rv;
 }
 

@@ -179,31 +179,19 @@ static int main_apply_config(tb_server *srv, const char *path, const char *prog)
 {
 	Testbus__V1__ValueMap *map = NULL;
 	Testbus__V1__ComponentConfig cfg = TESTBUS__V1__COMPONENT_CONFIG__INIT;
-	Testbus__V1__ComponentConfig__ConfigEntry *entries = NULL, **ptrs = NULL;
 	tb_status st;
 	int rv = tb_value_map_from_yaml_file(path, &map, &st);
 	if (rv != TB_OK)
 		goto out;
-	entries = calloc(map->n_fields + 1, sizeof(*entries));
-	ptrs = calloc(map->n_fields + 1, sizeof(*ptrs));
-	if (entries == NULL || ptrs == NULL) {
-		rv = tb_status_set(&st, TB_RESOURCE_EXHAUSTED, "out of memory");
+	if ((rv = tb_component_config_wrap(map, &cfg)) != TB_OK) {
+		tb_status_set(&st, rv, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < map->n_fields; i++) {
-		testbus__v1__component_config__config_entry__init(&entries[i]);
-		entries[i].key = map->fields[i]->key;
-		entries[i].value = map->fields[i]->value;
-		ptrs[i] = &entries[i];
-	}
-	cfg.n_config = map->n_fields;
-	cfg.config = ptrs;
 	rv = tb_server_configure(srv, &cfg, &st);
 out:
 	if (rv != TB_OK)
 		fprintf(stderr, "%s: config %s: %s\n", prog, path, st.message);
-	free(entries);
-	free(ptrs);
+	tb_component_config_unwrap(&cfg);
 	if (map != NULL)
 		protobuf_c_message_free_unpacked(&map->base, NULL);
 	return rv;

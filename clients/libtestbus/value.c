@@ -108,3 +108,31 @@ int tb_value_string_list(const Testbus__V1__Value *v, const char ***outp, size_t
 		*countp = list->n_values;
 	return TB_OK;
 }
+
+int tb_component_config_wrap(const Testbus__V1__ValueMap *map, Testbus__V1__ComponentConfig *cfg)
+{
+	size_t n = map->n_fields;
+	/* One block: the pointer array, then the entries it points to. */
+	Testbus__V1__ComponentConfig__ConfigEntry **ptrs =
+	    calloc(1, (n + 1) * (sizeof(*ptrs) + sizeof(**ptrs)));
+	if (ptrs == NULL)
+		return TB_RESOURCE_EXHAUSTED;
+	Testbus__V1__ComponentConfig__ConfigEntry *entries =
+	    (Testbus__V1__ComponentConfig__ConfigEntry *)(ptrs + n + 1);
+	for (size_t i = 0; i < n; i++) {
+		testbus__v1__component_config__config_entry__init(&entries[i]);
+		entries[i].key = map->fields[i]->key;
+		entries[i].value = map->fields[i]->value;
+		ptrs[i] = &entries[i];
+	}
+	cfg->config = ptrs;
+	cfg->n_config = n;
+	return TB_OK;
+}
+
+void tb_component_config_unwrap(Testbus__V1__ComponentConfig *cfg)
+{
+	free(cfg->config);
+	cfg->config = NULL;
+	cfg->n_config = 0;
+}

@@ -52,6 +52,18 @@ TB_EXPORT int tb_value_string_list(const Testbus__V1__Value *v, const char ***ou
                                    size_t *countp);
 
 /*
+ * Points cfg (initialised by the caller) at the entries of map, which stay
+ * borrowed from map: the shape Configure takes. Allocates the entry array;
+ * release it with tb_component_config_unwrap(). Returns TB_OK or
+ * TB_RESOURCE_EXHAUSTED.
+ */
+TB_EXPORT int tb_component_config_wrap(const Testbus__V1__ValueMap *map,
+                                       Testbus__V1__ComponentConfig *cfg);
+
+/* Frees what tb_component_config_wrap allocated in cfg. */
+TB_EXPORT void tb_component_config_unwrap(Testbus__V1__ComponentConfig *cfg);
+
+/*
  * Loads a YAML document whose root is a mapping into a ValueMap. Scalars
  * become int, double or bool when they read as one (YAML 1.2 core schema) and
  * strings otherwise; quoted scalars stay strings. Caller owns *mapp; free
