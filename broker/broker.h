@@ -57,7 +57,7 @@ int registry_start(struct registry *reg, const struct broker_config *cfg, const 
 /* Stops spawned components (SIGTERM, then SIGKILL after grace) and frees reg's contents. */
 void registry_stop(struct registry *reg);
 
-/* The ready components of a kind, in config order. Borrowed; *np set. */
+/* Puts up to max ready components of a kind in out, in config order; returns how many. Borrowed. */
 size_t registry_of_kind(struct registry *reg, Testbus__V1__ComponentKind kind,
                         struct comp **out, size_t max);
 

@@ -89,17 +89,20 @@ static void run_copy_config(const struct run_opts *o, const char *run_dir)
 {
 	char *text = NULL;
 	size_t len = 0;
-	tb_status st;
+	tb_status st = {0};
 	char path[PATH_MAX + 256];
-	if (snprintf(path, sizeof(path), "%s/config.yaml", run_dir) >= (int)sizeof(path))
-		return;
-	if (o->config == NULL) {
+	int rv = TB_RESOURCE_EXHAUSTED;
+	if (snprintf(path, sizeof(path), "%s/config.yaml", run_dir) >= (int)sizeof(path)) {
+		tb_status_set(&st, rv, "the run folder's path is too long");
+	} else if (o->config == NULL) {
 		const char *def = config_default_text(&len);
-		tb_results_write_text(path, def, len, &st);
-		return;
+		rv = tb_results_write_text(path, def, len, &st);
+	} else if ((rv = tb_results_slurp(o->config, 16u << 20, &text, &len, &st)) == TB_OK) {
+		rv = tb_results_write_text(path, text, len, &st);
 	}
-	if (tb_results_slurp(o->config, 16u << 20, &text, &len, &st) == TB_OK)
-		tb_results_write_text(path, text, len, &st);
+	if (rv != TB_OK)
+		blog("warning: no copy of the config in the run folder (testbus cleanup needs it): %s",
+		     st.message);
 	free(text);
 }
 

@@ -112,7 +112,7 @@ static bool workflow_kubeconfig(struct run *r)
 {
 	Testbus__V1__Kubeconfig *kc = NULL;
 	tb_status st;
-	tb_call_opts opts = {.deadline_ms = HEALTH_CALL_MS};
+	tb_call_opts opts = {0}; /* the method's default deadline */
 	int rv = tb_provisioner_get_kubeconfig(r->provisioner->conn, r->cluster, &kc, &opts, &st);
 	if (rv != TB_OK) {
 		run_error(r, "kubeconfig: %s: %s", tb_strerror(rv), st.message);
