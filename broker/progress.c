@@ -115,8 +115,10 @@ void progress_start(const char *events_url)
 void progress_stop(void)
 {
 	atomic_store(&progress.stop, true);
-	if (progress.running)
+	if (progress.running) {
+		tb_events_interrupt(progress.events); /* do not wait out its tick */
 		pthread_join(progress.thread, NULL);
+	}
 	progress.running = false;
 	tb_events_close(progress.events);
 	progress.events = NULL;

@@ -9,7 +9,7 @@
 
 /* Reconnect quickly: components are often spawned just before the dial. */
 #define CONN_RECONNECT_MIN_MS 20
-#define CONN_RECONNECT_MAX_MS 1000
+#define CONN_RECONNECT_MAX_MS 250
 
 static void conn_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
 {

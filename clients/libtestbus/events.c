@@ -1,4 +1,5 @@
 /* Progress events: pushed by components, pulled by the broker. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -8,6 +9,7 @@
 struct tb_events {
 	nng_socket sock;
 	nng_aio *aio;
+	_Atomic bool interrupted;
 };
 
 void tbi_event_push(nng_socket sock, const Testbus__V1__Event *ev)
@@ -50,6 +52,8 @@ int tb_events_open(const char *url, uint32_t max_message_size, tb_events **evp, 
 int tb_events_recv(tb_events *ev, uint32_t timeout_ms, Testbus__V1__Event **eventp)
 {
 	for (;;) {
+		if (atomic_load(&ev->interrupted))
+			return TB_CANCELLED;
 		nng_aio_set_timeout(ev->aio, (nng_duration)timeout_ms);
 		nng_recv_aio(ev->sock, ev->aio);
 		nng_aio_wait(ev->aio);
@@ -65,6 +69,12 @@ int tb_events_recv(tb_events *ev, uint32_t timeout_ms, Testbus__V1__Event **even
 			return TB_OK;
 		}
 	}
+}
+
+void tb_events_interrupt(tb_events *ev)
+{
+	atomic_store(&ev->interrupted, true);
+	nng_aio_abort(ev->aio, NNG_ECANCELED);
 }
 
 void tb_events_close(tb_events *ev)

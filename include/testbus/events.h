@@ -26,7 +26,13 @@ TB_EXPORT int tb_events_open(const char *url, uint32_t max_message_size, tb_even
  */
 TB_EXPORT int tb_events_recv(tb_events *ev, uint32_t timeout_ms, Testbus__V1__Event **eventp);
 
-/* Stops receiving and frees ev. ev may be NULL. */
+/*
+ * Makes the tb_events_recv waiting now, or the next one, return TB_CANCELLED
+ * at once. Safe from another thread while tb_events_recv runs.
+ */
+TB_EXPORT void tb_events_interrupt(tb_events *ev);
+
+/* Stops receiving and frees ev. ev may be NULL. Not while tb_events_recv runs. */
 TB_EXPORT void tb_events_close(tb_events *ev);
 
 #ifdef __cplusplus
