@@ -32,17 +32,32 @@ static void components_usage(FILE *out)
 	cmd_print_options(out, components_options);
 }
 
+/* "k=v,k=v" of the labels Describe (or the registration) reported, into buf. */
+static const char *components_labels(const struct comp *c, char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; c->info != NULL && i < c->info->n_labels && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s=%s", i ? "," : "",
+		                         c->info->labels[i]->key, c->info->labels[i]->value);
+	return buf[0] ? buf : "-";
+}
+
 static void components_print(struct registry *reg)
 {
-	printf("%-14s %-12s %-9s %-8s %-5s %s\n", "NAME", "KIND", "VERSION", "CAPACITY", "HEALTH",
-	       "ADDRESS");
+	printf("%-14s %-12s %-9s %-8s %-7s %-6s %-8s %-30s %s\n", "NAME", "KIND", "VERSION",
+	       "CAPACITY", "RUNNING", "HEALTH", "LEASE", "ADDRESS", "LABELS");
 	for (size_t i = 0; i < reg->n; i++) {
 		struct comp *c = &reg->comps[i];
 		const char *health = "-";
+		char lease[32] = "-", running[16] = "-", labels[256];
 		if (c->group) {
 			health = c->skipped ? "none" : "-";
 		} else if (c->remote != NULL) {
 			health = listen_alive(c) ? "ok" : "gone";
+			/* Age of its last heartbeat: a lease lapses past LISTEN_LEASE_MS. */
+			snprintf(lease, sizeof(lease), "%.1fs", (double)listen_seen_ms_ago(c) / 1000.0);
+			snprintf(running, sizeof(running), "%u", listen_running(c));
 		} else if (!c->skipped) {
 			Testbus__V1__Empty empty = TESTBUS__V1__EMPTY__INIT;
 			Testbus__V1__ComponentHealth *h = NULL;
@@ -51,13 +66,14 @@ static void components_print(struct registry *reg)
 			health = "down";
 			if (tb_component_health(c->conn, &empty, &h, &opts, &st) == TB_OK) {
 				health = h->serving ? "ok" : "stopping";
+				snprintf(running, sizeof(running), "%u", h->running);
 				testbus__v1__component_health__free_unpacked(h, NULL);
 			}
 		}
-		printf("%-14s %-12s %-9s %-8u %-5s %s\n", comp_name(c), config_kind_name(c->cfg->kind),
-		       c->info ? c->info->version : "-", c->capacity,
-		       c->skipped && !c->group ? "skip" : health,
-		       c->address ? c->address : "-");
+		printf("%-14s %-12s %-9s %-8u %-7s %-6s %-8s %-30s %s\n", comp_name(c),
+		       config_kind_name(c->cfg->kind), c->info ? c->info->version : "-", c->capacity,
+		       running, c->skipped && !c->group ? "skip" : health, lease,
+		       c->address ? c->address : "-", components_labels(c, labels, sizeof(labels)));
 	}
 }
 

@@ -312,6 +312,21 @@ static size_t execute_dispatch(struct scheduler *s)
 	return open;
 }
 
+/* Shows what each executor runs now on the status line. Locked. */
+static void execute_show_load(struct scheduler *s)
+{
+	char text[256];
+	size_t used = 0;
+	text[0] = '\0';
+	for (size_t i = 0; i < s->n_executors && used < sizeof(text); i++) {
+		struct comp *c = s->executors[i];
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s %u/%u%s",
+		                         i ? ", " : "", comp_name(c), s->busy[i], c->capacity,
+		                         c->lost ? " lost" : "");
+	}
+	progress_executors(text);
+}
+
 static void execute_phase(struct run *r, struct phase_run *pr)
 {
 	struct scheduler s = {.r = r, .pr = pr};
@@ -325,7 +340,11 @@ static void execute_phase(struct run *r, struct phase_run *pr)
 	for (size_t i = 0; i < pr->n; i++)
 		pr->targets[i].attempt = 1;
 	pthread_mutex_lock(&s.mu);
-	while (execute_dispatch(&s) > 0 || s.running > 0) {
+	for (;;) {
+		size_t open = execute_dispatch(&s);
+		execute_show_load(&s);
+		if (open == 0 && s.running == 0)
+			break;
 		/* Woken by a finished job, or each second to notice a signal. */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -455,6 +455,26 @@ bool listen_alive(struct comp *c)
 	return alive;
 }
 
+uint64_t listen_seen_ms_ago(struct comp *c)
+{
+	pthread_mutex_lock(&listen_state.mu);
+	uint64_t now = listen_now(), seen = c->remote->seen;
+	pthread_mutex_unlock(&listen_state.mu);
+	return now > seen ? now - seen : 0;
+}
+
+uint32_t listen_running(struct comp *c)
+{
+	uint32_t n = 0;
+	pthread_mutex_lock(&listen_state.mu);
+	for (struct listen_work *w = listen_state.works; w != NULL; w = w->next) {
+		if (w->reg == c->remote && w->state == WORK_HANDED)
+			n++;
+	}
+	pthread_mutex_unlock(&listen_state.mu);
+	return n;
+}
+
 /* Why w cannot finish, or NULL while it still may. Locked. */
 static const char *listen_lost_locked(struct listen_work *w, uint64_t now, uint64_t deadline,
                                       int *codep)

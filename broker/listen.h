@@ -35,6 +35,12 @@ size_t listen_bind(const struct config_component *cc, struct comp *out, size_t m
 /* False once the registration of a bound executor has ended. */
 bool listen_alive(struct comp *c);
 
+/* Milliseconds since a registered executor last showed a sign of life. */
+uint64_t listen_seen_ms_ago(struct comp *c);
+
+/* Work items a registered executor holds now. */
+uint32_t listen_running(struct comp *c);
+
 /*
  * Runs target on the registered executor c: queues it as a work item (work
  * id the target id, attempt id target->attempt) and waits until the executor

@@ -22,6 +22,7 @@ static struct {
 	pthread_t thread;
 	tb_events *events;
 	char phase[128];
+	char executors[256];
 	size_t targets, done;
 	unsigned passed, failed;
 	time_t started;
@@ -41,9 +42,9 @@ static void progress_draw(void)
 	if (!progress.tty || progress.phase[0] == '\0')
 		return;
 	long secs = (long)(time(NULL) - progress.started);
-	fprintf(stderr, "\r\033[K[%s] targets %zu/%zu | passed %u failed %u | %02ld:%02ld",
+	fprintf(stderr, "\r\033[K[%s] targets %zu/%zu | passed %u failed %u | %02ld:%02ld%s%s",
 	        progress.phase, progress.done, progress.targets, progress.passed, progress.failed,
-	        secs / 60, secs % 60);
+	        secs / 60, secs % 60, progress.executors[0] ? " | " : "", progress.executors);
 	fflush(stderr);
 	progress.line_shown = true;
 }
@@ -125,6 +126,7 @@ void progress_stop(void)
 	pthread_mutex_lock(&progress.mu);
 	progress_clear();
 	progress.phase[0] = '\0';
+	progress.executors[0] = '\0';
 	pthread_mutex_unlock(&progress.mu);
 }
 
@@ -134,6 +136,14 @@ void progress_phase(const char *name, size_t n_targets)
 	snprintf(progress.phase, sizeof(progress.phase), "%s", name);
 	progress.targets = n_targets;
 	progress.done = 0;
+	progress_draw();
+	pthread_mutex_unlock(&progress.mu);
+}
+
+void progress_executors(const char *text)
+{
+	pthread_mutex_lock(&progress.mu);
+	snprintf(progress.executors, sizeof(progress.executors), "%s", text);
 	progress_draw();
 	pthread_mutex_unlock(&progress.mu);
 }

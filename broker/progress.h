@@ -20,4 +20,7 @@ void progress_phase(const char *name, size_t n_targets);
 /* A target of the current phase ended. */
 void progress_target_done(void);
 
+/* What each executor runs now, e.g. "shell 2/4, eu@r1 1/2"; copied, shown on the line. */
+void progress_executors(const char *text);
+
 #endif

@@ -346,6 +346,35 @@ class RunTest(BrokerCase):
         self.assert_nothing_provisioned()
 
 
+    def test_status_line_on_a_terminal(self):
+        """On a TTY the live line shows the phase, targets and each executor's load."""
+        import pty
+        pid, fd = pty.fork()
+        if pid == 0:
+            env = dict(self.env, TERM="xterm")
+            os.execve(os.path.join(BIN, "testbus"),
+                      ["testbus", "run", os.path.join(CONFIGS, "pass.yaml"), "--artifacts",
+                       self.arts, "--run-id", "tty"], env)
+        out = b""
+        end = time.monotonic() + RUN_TIMEOUT
+        while time.monotonic() < end:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        text = out.decode(errors="replace")
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, text)
+        self.assertRegex(text, r"\[smoke\] targets \d+/1 \| passed \d+ failed 0", text)
+        self.assertRegex(text, r"\| shell [01]/1", text)
+        self.assertIn("\r\033[K", text, "the line is not redrawn in place")
+        self.assert_no_leftovers()
+
+
 class FailureTest(BrokerCase):
     """Runs where a test or a step fails."""
 

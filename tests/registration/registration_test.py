@@ -200,6 +200,13 @@ class IpcTest(RegistrationCase):
         self.assertEqual(len(rows), 2, out.stdout)
         for row in rows:
             self.assertIn(" ok ", row)
+            # capacity, running targets, lease age, labels
+            fields = row.split()
+            self.assertEqual(fields[3], "2", row)
+            self.assertEqual(fields[4], "0", row)
+            self.assertRegex(fields[6], r"^\d+\.\ds$", row)
+            self.assertLess(float(fields[6][:-1]), 6.0, "a lease older than its lapse time")
+            self.assertIn("region=eu", fields[-1], row)
 
 
 class KillTest(RegistrationCase):
