@@ -387,6 +387,26 @@ class TlsTest(RegistrationCase):
         self.assertFalse(os.path.exists(self.record))
 
 
+class PlaintextTest(RegistrationCase):
+    """Plain tcp:// carries kubeconfigs unencrypted: refused unless asked for."""
+
+    def test_broker_refuses_plain_tcp_listen(self):
+        url = "tcp://127.0.0.1:%d" % free_port()
+        self.start_broker("--listen", url)
+        status = self.wait_broker()
+        out = self.read("broker")
+        self.assertEqual(status, 2, out)
+        self.assertIn("insecure", out)
+        self.assertFalse(os.path.exists(self.record))
+
+    def test_component_refuses_plain_tcp_listen(self):
+        url = "tcp://127.0.0.1:%d" % free_port()
+        p = subprocess.run([os.path.join(BIN, "testbus-executor-shell"), "--listen", url],
+                           env=self.env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--insecure", p.stderr)
+
+
 if __name__ == "__main__":
     if "--bin" in sys.argv:
         i = sys.argv.index("--bin")
