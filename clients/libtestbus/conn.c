@@ -181,12 +181,17 @@ void tb_conn_set_peer_max_message(tb_conn *conn, uint32_t size)
 
 void tbi_conn_note_peer(tb_conn *conn, nng_pipe p)
 {
+	uint32_t id = (uint32_t)nng_pipe_id(p);
+	/* Reading the pid is a system call: once per pipe is enough. */
+	if (atomic_load(&conn->noted_pipe) == id)
+		return;
 	uint64_t peer = 0;
 	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &peer) != 0)
 		return;
 	pthread_mutex_lock(&conn->mu);
 	conn->peer_pid = (pid_t)peer;
 	pthread_mutex_unlock(&conn->mu);
+	atomic_store(&conn->noted_pipe, id);
 }
 
 pid_t tb_conn_peer_pid(tb_conn *conn)

@@ -51,6 +51,7 @@ struct tb_conn {
 	int pipes;
 	bool ever_connected;
 	pid_t peer_pid;
+	_Atomic uint32_t noted_pipe; /* the pipe whose peer pid peer_pid is */
 	bool closing;
 };
 
