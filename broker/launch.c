@@ -80,10 +80,10 @@ int spawn_component(const struct config_component *cc, const char *listen_url,
 		argv[argc++] = "--events";
 		argv[argc++] = (char *)events_url;
 	}
-	/* stdin from /dev/null, stdout and stderr to the component's log. */
+	/* stdin from /dev/null, stdout and stderr to the component's log. These
+	 * are opened in the child only; O_CLOEXEC here would close its stderr. */
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	                                 0640);
+	posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_CREAT | O_APPEND, 0640);
 	posix_spawn_file_actions_adddup2(&fa, 2, 1);
 	if (cc->workdir != NULL)
 		posix_spawn_file_actions_addchdir_np(&fa, cc->workdir);

@@ -286,6 +286,10 @@ class RunTest(BrokerCase):
                          os.path.realpath(run))
         for name in ("journal", "config.yaml", "logs/recorder.log", "logs/shell.log"):
             self.assertTrue(os.path.isfile(os.path.join(run, name)), "no %s in %s" % (name, run))
+        # each component's stderr is in its log (it was closed at exec once)
+        for name in ("recorder", "shell"):
+            with open(os.path.join(run, "logs", name + ".log")) as f:
+                self.assertIn(": serving testbus.v1.", f.read(), "logs/%s.log" % name)
         kube = os.path.join(run, "kubeconfig")
         self.assertEqual(stat.S_IMODE(os.stat(kube).st_mode), 0o600)
         self.assert_journal("pass-1")
