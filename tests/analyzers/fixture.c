@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "valgrind_wrap.h"
 
 extern char **environ;
 
@@ -81,12 +82,12 @@ static pid_t fx_spawn(char *const argv[])
 	return pid;
 }
 
-/* Stops pid and returns its wait status. */
+/* Stops pid (SIGKILL after 5 s, times vg_time_scale()) and returns its wait status. */
 static int fx_stop_status(pid_t pid)
 {
 	int status = 0;
 	kill(pid, SIGTERM);
-	for (int i = 0; i < 500; i++) {
+	for (unsigned i = 0; i < 500 * vg_time_scale(); i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return status;
 		fx_sleep_ms(10);
@@ -109,11 +110,12 @@ void fx_component_start(struct fx_component *c, const char *bin, const char *dir
 	snprintf(c->url, sizeof(c->url), "ipc://%s/%s.ipc", dir, name);
 	char *argv[] = {(char *)bin, "--listen", c->url, config ? "--config" : NULL,
 	                (char *)config, NULL};
-	c->pid = fx_spawn(argv);
+	char *wrapped[8]; /* argv behind valgrind-run.sh when the test run asks for it */
+	c->pid = fx_spawn(vg_argv(argv, wrapped, sizeof(wrapped) / sizeof(wrapped[0])));
 	tb_status st;
 	assert_int_equal(tb_conn_open(c->url, NULL, &c->conn, &st), TB_OK);
 	Testbus__V1__ComponentInfo *info = NULL;
-	int rv = tb_handshake(c->conn, FX_START_MS, &info, &st);
+	int rv = tb_handshake(c->conn, FX_START_MS * vg_time_scale(), &info, &st);
 	if (rv != TB_OK) {
 		fx_component_stop(c);
 		fail_msg("%s did not come up: %s", bin, st.message);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "valgrind_wrap.h"
 
 extern char **environ;
 
@@ -105,6 +106,8 @@ static int h_spawn(const char *const *argv, const char *const *env_set, const ch
 	const char *set[64] = {parent};
 	size_t n = 1;
 	char **env;
+	char *wrapped[66]; /* a component's argv behind valgrind-run.sh, when asked for */
+	char *const *run = (char *const *)argv;
 
 	/* A component dies with the test, even one a failed assertion left running. */
 	snprintf(parent, sizeof(parent), "TESTBUS_PARENT_PID=%d", (int)getpid());
@@ -120,7 +123,9 @@ static int h_spawn(const char *const *argv, const char *const *env_set, const ch
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	if (log != NULL)
 		posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	rv = posix_spawn(&p->pid, argv[0], &fa, NULL, (char *const *)argv, env);
+	if (component)
+		run = vg_argv(run, wrapped, sizeof(wrapped) / sizeof(wrapped[0]));
+	rv = posix_spawn(&p->pid, run[0], &fa, NULL, run, env);
 	posix_spawn_file_actions_destroy(&fa);
 	free(env);
 	close(in[0]);
@@ -188,12 +193,12 @@ int h_server_start(const char *mode, const char *const *args, h_proc *p)
 	return port;
 }
 
-/* Handshakes within 10 s, giving up early when the component has exited. */
+/* Handshakes within 10 s (times vg_time_scale()); gives up early when the component exits. */
 static int h_handshake(h_comp *c, Testbus__V1__ComponentInfo **infop, tb_status *st)
 {
-	int rv = TB_UNAVAILABLE, i, status;
+	int rv = TB_UNAVAILABLE, status;
 
-	for (i = 0; i < 40 && rv != TB_OK; i++) {
+	for (unsigned i = 0; i < 40 * vg_time_scale() && rv != TB_OK; i++) {
 		if (waitpid(c->proc.pid, &status, WNOHANG) == c->proc.pid) {
 			close(c->proc.in_fd);
 			close(c->proc.out_fd);

@@ -13,6 +13,7 @@
 
 #include "fixture.h"
 #include "harness.h"
+#include "valgrind_wrap.h"
 
 extern char **environ;
 
@@ -70,6 +71,8 @@ void rep_start(rep_proc *p, const char *name, const char *config_yaml, const cha
 	const char *bin_dir = getenv("TESTBUS_BIN_DIR");
 	char bin[512], cfg[128];
 	char *argv[8];
+	char *wrapped[10]; /* argv behind valgrind-run.sh when the test run asks for it */
+	char *const *run;
 	char *envp[HARNESS_MAX_ENV];
 	int argc = 0;
 	posix_spawn_file_actions_t fa;
@@ -106,14 +109,15 @@ void rep_start(rep_proc *p, const char *name, const char *config_yaml, const cha
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 2, p->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	int rv = posix_spawn(&p->pid, bin, &fa, NULL, argv, envp);
+	run = vg_argv(argv, wrapped, sizeof(wrapped) / sizeof(wrapped[0]));
+	int rv = posix_spawn(&p->pid, run[0], &fa, NULL, run, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rv != 0)
 		fail_msg("spawn %s: %s", bin, strerror(rv));
 	tb_status st = { 0 };
 	Testbus__V1__ComponentInfo *info = NULL;
 	assert_int_equal(tb_conn_open(p->url, NULL, &p->conn, &st), TB_OK);
-	if (tb_handshake(p->conn, 10000, &info, &st) != TB_OK) {
+	if (tb_handshake(p->conn, 10000 * vg_time_scale(), &info, &st) != TB_OK) {
 		harness_dump_log(p);
 		fail_msg("%s did not come up: %s", name, st.message);
 	}
