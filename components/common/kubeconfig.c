@@ -306,7 +306,9 @@ int tb_kubeconfig_parse(const char *text, size_t len, const char *base_dir, cons
 	memset(kc, 0, sizeof(*kc));
 	if (!yaml_parser_initialize(&parser))
 		return tb_status_set(st, TB_RESOURCE_EXHAUSTED, "out of memory");
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	/* An empty bytes field off the wire is NULL, which libyaml asserts on. */
+	yaml_parser_set_input_string(&parser, (const unsigned char *)(text ? text : ""),
+	                             text ? len : 0);
 	if (!yaml_parser_load(&parser, &c.doc)) {
 		rv = tb_status_set(st, TB_INVALID_ARGUMENT, "%s: line %zu: %s", c.name,
 		                   parser.problem_mark.line + 1,
@@ -605,7 +607,9 @@ static int kc_put_user(kc_out *o, const tb_kubeconfig *kc, tb_status *st)
 	    (rv = kc_put_data(o, "client-key-data", kc->key_data, kc->key_len, kc->key_file,
 	                      st)) != TB_OK)
 		return rv;
-	if (kc->token == NULL && kc->cert_data == NULL && kc->cert_file == NULL)
+	/* A user with no field at all must still be a mapping to read back. */
+	if (kc->token == NULL && kc->cert_data == NULL && kc->cert_file == NULL &&
+	    kc->key_data == NULL && kc->key_file == NULL)
 		kc_puts(o, "    {}\n");
 	return TB_OK;
 }
