@@ -262,6 +262,20 @@ static Testbus__V1__Value *exec_value(tb_arena *a, json_object *j)
 	}
 }
 
+/* True when j has a Value: not null, and a list holds only values (no objects). */
+static bool exec_has_value(json_object *j)
+{
+	if (j == NULL || json_object_is_type(j, json_type_object))
+		return false;
+	if (!json_object_is_type(j, json_type_array))
+		return true;
+	for (size_t i = 0, n = json_object_array_length(j); i < n; i++) {
+		if (!exec_has_value(json_object_array_get_idx(j, i)))
+			return false;
+	}
+	return true;
+}
+
 /* Adds each member of the JSON object props to ci's properties; nested objects become "a.b". */
 static int exec_properties(tb_call *call, json_object *props, const char *prefix,
                            Testbus__V1__ClusterInfo *ci)
@@ -278,6 +292,10 @@ static int exec_properties(tb_call *call, json_object *props, const char *prefix
 			return tb_call_error(call, TB_RESOURCE_EXHAUSTED, "out of memory");
 		if (json_object_is_type(j, json_type_object))
 			rv = exec_properties(call, j, key, ci);
+		else if (!exec_has_value(j))
+			rv = tb_call_error(call, TB_INVALID_ARGUMENT,
+			                   "provision command output: property \"%s\": a list may hold "
+			                   "only strings, numbers, booleans and lists", key);
 		else if (prov_prop_value(ci, a, key, exec_value(a, j)) != TB_OK)
 			rv = tb_call_error(call, TB_RESOURCE_EXHAUSTED, "out of memory");
 	}
@@ -302,6 +320,7 @@ static int exec_read_json(tb_call *call, json_object *obj, Testbus__V1__ClusterI
 	json_object *v;
 	size_t i;
 	char **slot;
+	int rv;
 
 	for (i = 0; i < sizeof(exec_fields) / sizeof(exec_fields[0]); i++) {
 		if (!json_object_object_get_ex(obj, exec_fields[i].key, &v))
@@ -314,9 +333,14 @@ static int exec_read_json(tb_call *call, json_object *obj, Testbus__V1__ClusterI
 		if ((*slot = tb_arena_strdup(a, json_object_get_string(v))) == NULL)
 			return tb_call_error(call, TB_RESOURCE_EXHAUSTED, "out of memory");
 	}
-	if (json_object_object_get_ex(obj, "properties", &v) &&
-	    exec_properties(call, v, NULL, ci) != TB_OK)
-		return TB_RESOURCE_EXHAUSTED;
+	if (json_object_object_get_ex(obj, "properties", &v) && v != NULL) {
+		/* Walking the members of anything but an object dereferences NULL. */
+		if (!json_object_is_type(v, json_type_object))
+			return tb_call_error(call, TB_INVALID_ARGUMENT,
+			                     "provision command output: \"properties\" must be an object");
+		if ((rv = exec_properties(call, v, NULL, ci)) != TB_OK)
+			return rv;
+	}
 	if (json_object_object_get_ex(obj, "kubeconfig", &v) && json_object_get_string_len(v) > 0)
 		return exec_flatten(call, json_object_get_string(v), (size_t)json_object_get_string_len(v),
 		                    NULL, "provision command's kubeconfig", &ci->kubeconfig);
