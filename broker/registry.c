@@ -193,8 +193,10 @@ const char *comp_name(const struct comp *c)
 
 bool registry_comp_dead(struct comp *c)
 {
-	if (c->pid <= 0)
+	if (c->pid == 0)
 		return false;
+	if (c->pid < 0)
+		return true; /* reaped before: it stays dead */
 	int status;
 	pid_t r = waitpid(c->pid, &status, WNOHANG);
 	if (r == c->pid || (r < 0 && errno == ECHILD)) {
@@ -202,7 +204,7 @@ bool registry_comp_dead(struct comp *c)
 		c->lost = true;
 		return true;
 	}
-	return c->pid < 0;
+	return false;
 }
 
 size_t registry_of_kind(struct registry *reg, Testbus__V1__ComponentKind kind,
