@@ -67,6 +67,15 @@ const char *comp_name(const struct comp *c);
 /* True once a spawned component's process has exited (reaped here). */
 bool registry_comp_dead(struct comp *c);
 
+/*
+ * Starts a spawned component whose process died again, on the same address,
+ * and checks and configures it as preflight did (blocks up to wait_ms for
+ * each). TB_OK with c ready; otherwise c stays lost. TB_FAILED_PRECONDITION
+ * for a component that was not spawned or is still running.
+ */
+int registry_restart(struct registry *reg, struct comp *c, const char *run_id,
+                     const char *run_dir, uint32_t wait_ms, tb_status *st);
+
 /* Logging for the broker: timestamped lines on stderr, clear of the status line. */
 void blog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

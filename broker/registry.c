@@ -207,6 +207,34 @@ bool registry_comp_dead(struct comp *c)
 	return false;
 }
 
+int registry_restart(struct registry *reg, struct comp *c, const char *run_id,
+                     const char *run_dir, uint32_t wait_ms, tb_status *st)
+{
+	if (c->cfg->reach == CONFIG_ATTACH || c->group || c->remote != NULL || c->pid == 0)
+		return tb_status_set(st, TB_FAILED_PRECONDITION, "%s was not started by this broker",
+		                     comp_name(c));
+	if (!registry_comp_dead(c))
+		return tb_status_set(st, TB_FAILED_PRECONDITION, "%s is still running", comp_name(c));
+	tb_conn_close(c->conn);
+	c->conn = NULL;
+	if (c->info != NULL)
+		testbus__v1__component_info__free_unpacked(c->info, NULL);
+	c->info = NULL;
+	free(c->address);
+	free(c->log_path);
+	c->address = c->log_path = NULL;
+	c->pid = 0;
+	c->lost = false;
+	int rv = registry_reach(reg, c, st);
+	if (rv == TB_OK)
+		rv = registry_check(c, wait_ms, st);
+	if (rv == TB_OK)
+		rv = registry_configure(c, run_id, run_dir, wait_ms, st);
+	if (rv != TB_OK)
+		c->lost = true;
+	return rv;
+}
+
 size_t registry_of_kind(struct registry *reg, Testbus__V1__ComponentKind kind,
                         struct comp **out, size_t max)
 {

@@ -15,6 +15,8 @@
 #define HEALTH_MAX_WAIT_MS 15000u
 #define HEALTH_CALL_MS 60000u
 #define DESTROY_HURRY_MS 60000u
+#define PROCESS_POLL_MS 20u
+#define PROCESS_EXIT_WAIT_MS 2000u /* from a dropped connection to its process's exit */
 
 _Atomic int run_signals;
 
@@ -144,6 +146,42 @@ static void workflow_log_checks(const Testbus__V1__HealthStatus *h)
 		     h->checks[i]->message[0] ? ": " : "", h->checks[i]->message);
 }
 
+/*
+ * True when the provisioner is a process this broker started and it exited,
+ * waiting up to wait_ms for that: its connection drops before it is reaped.
+ */
+static bool workflow_provisioner_died(struct run *r, uint32_t wait_ms)
+{
+	if (r->provisioner->pid == 0)
+		return false;
+	for (uint32_t waited = 0; !registry_comp_dead(r->provisioner); waited += PROCESS_POLL_MS) {
+		if (waited >= wait_ms)
+			return false;
+		usleep(PROCESS_POLL_MS * 1000u);
+	}
+	return true;
+}
+
+/*
+ * Starts a provisioner that died (it crashed, or was killed mid-call) again,
+ * so that its cluster does not outlive the run; false when it cannot be.
+ */
+static bool workflow_revive_provisioner(struct run *r, uint32_t wait_ms)
+{
+	tb_status st;
+	if (!workflow_provisioner_died(r, wait_ms))
+		return false;
+	blog("provisioner %s died: starting it again to destroy the cluster",
+	     r->provisioner->cfg->name);
+	if (registry_restart(r->reg, r->provisioner, r->run_id, r->run_dir,
+	                     r->cfg->timeouts.start_ms, &st) != TB_OK) {
+		blog("provisioner %s: cannot start it again: %s", r->provisioner->cfg->name,
+		     st.message);
+		return false;
+	}
+	return true;
+}
+
 /* Polls Health with backoff until healthy or the health timeout. */
 static bool workflow_health(struct run *r)
 {
@@ -169,6 +207,12 @@ static bool workflow_health(struct run *r)
 		snprintf(last, sizeof(last), "%s", rv == TB_OK ? h->message : st.message);
 		if (h != NULL)
 			testbus__v1__health_status__free_unpacked(h, NULL);
+		/* Nothing answers a dead provisioner's address: no point polling it. */
+		if (rv == TB_UNAVAILABLE && workflow_provisioner_died(r, PROCESS_EXIT_WAIT_MS)) {
+			snprintf(last, sizeof(last), "the provisioner %s died",
+			         r->provisioner->cfg->name);
+			break;
+		}
 		if ((uint64_t)workflow_now_ms() - start + wait > r->cfg->timeouts.health_ms)
 			break;
 		usleep(wait * 1000u);
@@ -195,8 +239,20 @@ static void workflow_destroy(struct run *r, bool succeeded)
 	                                                  : r->cfg->timeouts.destroy_ms;
 	Testbus__V1__Empty *none = NULL;
 	tb_status st;
-	tb_call_opts opts = {.deadline_ms = deadline, .retries = 2};
-	int rv = tb_provisioner_destroy(r->provisioner->conn, r->cluster, &none, &opts, &st);
+	/* An attached provisioner that dropped the connection may come back
+	 * within the deadline; a spawned one that died is started again. */
+	bool spawned = r->provisioner->pid != 0;
+	tb_call_opts opts = {.deadline_ms = deadline, .retries = spawned ? 0 : 2};
+	int rv = TB_UNAVAILABLE;
+	workflow_revive_provisioner(r, 0);
+	if (r->provisioner->conn == NULL)
+		tb_status_set(&st, rv, "the provisioner could not be started again");
+	else
+		rv = tb_provisioner_destroy(r->provisioner->conn, r->cluster, &none, &opts, &st);
+	/* Once more on a provisioner started again, or on one still running. */
+	if (rv == TB_UNAVAILABLE && spawned &&
+	    (workflow_revive_provisioner(r, PROCESS_EXIT_WAIT_MS) || !r->provisioner->lost))
+		rv = tb_provisioner_destroy(r->provisioner->conn, r->cluster, &none, &opts, &st);
 	if (rv != TB_OK) {
 		journal_write(&r->journal, "destroy-failed %s", r->cluster->id);
 		run_error(r, "destroy of cluster %s failed: %s: %s (run `testbus cleanup` to retry)",
