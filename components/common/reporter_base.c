@@ -532,8 +532,16 @@ void tb_rbuf_fini(tb_rbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* About three centuries: past it, turning the double into an integer is undefined. */
+#define REPORTER_DURATION_MAX_MS 1e13
+
 char *tb_reporter_duration(double ms, char *buf, size_t n)
 {
+	/* Durations come off the wire: NaN, negative or huge ones are clamped. */
+	if (!(ms >= 0))
+		ms = 0;
+	else if (ms > REPORTER_DURATION_MAX_MS)
+		ms = REPORTER_DURATION_MAX_MS;
 	int64_t whole = (int64_t)(ms + 0.5);
 	if (ms < 1000)
 		snprintf(buf, n, "%lldms", (long long)whole);
