@@ -62,6 +62,7 @@ typedef struct process_run {
 	uint64_t drain_until;
 	uint64_t linger_until; /* leftovers of an exited leader may run until then */
 	bool term_sent, kill_sent;
+	tbc_process_guard guard; /* ends the group should this process die first */
 	tb_process_result *res;
 } process_run;
 
@@ -458,6 +459,7 @@ static void process_run_fini(process_run *r)
 			close(r->files[i].fd);
 	if (r->pidfd >= 0)
 		close(r->pidfd);
+	tbc_process_guard_stop(&r->guard);
 	free(r->out.tail);
 	free(r->err.tail);
 }
@@ -487,6 +489,9 @@ int tb_process_run(const tb_process_opts *o, tb_process_result *res, tb_status *
 	r.res = res;
 	if ((rv = tbc_process_check_cwd(o->cwd, st)) != TB_OK)
 		goto out;
+	/* Forked before the pipes exist, so the guard never holds their write ends. */
+	if ((rv = tbc_process_guard_start(&r.guard, (uint32_t)r.grace_ms, st)) != TB_OK)
+		goto out;
 	if ((rv = process_streams_init(&r, o->tail_bytes ? o->tail_bytes : TB_PROCESS_DEFAULT_TAIL,
 	                               &out_w, &err_w, st)) != TB_OK)
 		goto out;
@@ -498,6 +503,8 @@ int tb_process_run(const tb_process_opts *o, tb_process_result *res, tb_status *
 	close(err_w);
 	if (rv != TB_OK)
 		goto out;
+	/* Only a death of this process within these few instructions escapes the guard. */
+	tbc_process_guard_arm(&r.guard, r.pid);
 	res->pid = r.pid;
 #ifdef SYS_pidfd_open
 	r.pidfd = (int)syscall(SYS_pidfd_open, r.pid, 0);
@@ -505,6 +512,7 @@ int tb_process_run(const tb_process_opts *o, tb_process_result *res, tb_status *
 	if (o->timeout_ms != 0)
 		r.deadline = tbc_process_now_ms() + o->timeout_ms;
 	process_loop(&r);
+	tbc_process_guard_stop(&r.guard); /* the run is over; before its leader is reaped */
 	process_finish(&r);
 	if (res->stdout_tail == NULL || res->stderr_tail == NULL)
 		tb_status_set(st, TB_OK, "tails lost: out of memory");

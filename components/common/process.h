@@ -107,6 +107,11 @@ typedef struct tb_process_result {
  * survives the call (a process that left the group
  * with setsid or setpgid is out of reach). Blocks until then.
  *
+ * Should the calling process die during the call (SIGKILL, a crash), a guard
+ * process forked for the call ends the group the same way (SIGTERM, SIGKILL
+ * after grace_ms) and exits; on every other path the call reaps the guard
+ * before returning, so it never outlives the run.
+ *
  * Returns TB_OK whenever the child ran, whatever its exit status; TB_NOT_FOUND
  * or TB_PERMISSION_DENIED when it could not be started, TB_INVALID_ARGUMENT
  * for a bad argument, TB_INTERNAL on a system failure; st (may be NULL) says
