@@ -8,6 +8,7 @@
 
 #include "executor.h"
 #include "executor_internal.h"
+#include "file_sha256.h"
 
 #define RESULT_EXCERPT 2048u  /* per stream, in a synthetic case's output */
 #define RESULT_SLACK 1024u    /* room kept under the budget for the trim note */
@@ -273,6 +274,7 @@ static void result_verdict(result_build *b, tbc_exec_outcome *oc, const char *en
 static void result_artifact(result_build *b, const char *name, const char *path, const char *type)
 {
 	Testbus__V1__Artifact *art = tb_arena_zalloc(b->a, sizeof(*art));
+	char sha256[TB_SHA256_HEX_SIZE];
 	struct stat sb;
 
 	if (art == NULL) {
@@ -283,7 +285,10 @@ static void result_artifact(result_build *b, const char *name, const char *path,
 	art->name = result_str(b, name);
 	art->uri = result_str(b, path);
 	art->media_type = (char *)type;
-	art->size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	/* Size and digest of the same bytes; a file that cannot be read keeps its size only. */
+	if (tb_file_sha256(path, sha256, &art->size, NULL) != TB_OK && stat(path, &sb) == 0)
+		art->size = (uint64_t)sb.st_size;
+	art->sha256 = result_str(b, sha256);
 	result_push(b, (void ***)&b->res->artifacts, &b->res->n_artifacts, art);
 }
 

@@ -235,6 +235,58 @@ static void test_junit_verdicts(void **state)
 	exec_stop(&f);
 }
 
+/* The digest sha256sum computes for path, as 64 hex digits (caller frees). */
+static char *sha256sum_of(const char *dir, const char *path)
+{
+	char *out = NULL, *text;
+
+	assert_true(asprintf(&out, "%s/digest.txt", dir) > 0);
+	assert_int_equal(exec_sh("sha256sum '%s' > '%s'", path, out), 0);
+	text = exec_slurp(out);
+	assert_non_null(text);
+	assert_true(strlen(text) > 64);
+	text[64] = '\0';
+	free(out);
+	return text;
+}
+
+/* Every artifact carries the SHA-256 and size of its file, several chunks long or empty. */
+static void test_artifact_digests(void **state)
+{
+	exec_fixture f = {0};
+	exec_target t = {.target_id = "digests"};
+	Testbus__V1__ExecutionResult *r = NULL;
+	tb_status st;
+
+	(void)state;
+	exec_start(&f, "shell",
+	           "script: |\n"
+	           "  head -c 300000 /dev/urandom | base64\n"
+	           "  printf '<testsuite name=\"s\"><testcase classname=\"c\" name=\"ok\"/></testsuite>' "
+	           "> \"$TESTBUS_ARTIFACTS_DIR/r.xml\"\n"
+	           "junit: ['{artifacts_dir}/r.xml']\n"
+	           "max_log_bytes: 256KiB\n",
+	           1);
+	assert_int_equal(exec_call(&f, &t, &r, &st), TB_OK);
+	assert_true(r->success);
+	assert_int_equal(exec_meta_int(r, "log_truncated"), 1);
+	assert_int_equal(r->n_artifacts, 3); /* stdout.log (cut at 256 KiB), stderr.log (empty), r.xml */
+	for (size_t i = 0; i < r->n_artifacts; i++) {
+		const Testbus__V1__Artifact *a = r->artifacts[i];
+		char *expected = sha256sum_of(f.dir, a->uri);
+		struct stat sb;
+		assert_int_equal(stat(a->uri, &sb), 0);
+		assert_int_equal(a->size, (uint64_t)sb.st_size);
+		assert_string_equal(a->sha256, expected);
+		free(expected);
+	}
+	assert_true(r->artifacts[0]->size > 256 * 1024);
+	assert_string_equal(r->artifacts[1]->sha256,
+	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	exec_stop(&f);
+}
+
 /* A report older than the run does not count. */
 static void test_stale_report_ignored(void **state)
 {
@@ -305,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_env_labels_kubeconfig),
 		cmocka_unit_test(test_exit_status_case),   cmocka_unit_test(test_junit_verdicts),
 		cmocka_unit_test(test_stale_report_ignored), cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_artifact_digests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
