@@ -54,6 +54,9 @@ FAULTS = ["kill", "sigint", "sigterm", "hang", "junk", "wrong", "broker-kill"]
 # Faults that act once the phase is under way; the others are the component's own doing.
 ACTING = {"kill", "sigint", "sigterm", "broker-kill"}
 
+# How AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer start a report.
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ")
+
 # A held Destroy that no signal cancels (Destroy never is) goes on after this.
 DESTROY_HOLD_MS = 1500
 # The target deadline when Execute hangs: the broker then waits it plus 60 s.
@@ -253,7 +256,21 @@ class Cell:
         self.wait_leftovers("the broker exited")
         self.check_run()
         self.cleanup()
+        self.check_sanitizers()
         self.seconds = time.monotonic() - started
+
+    def check_sanitizers(self):
+        """In a sanitizer build a fault path that corrupts memory reports it in some log."""
+        logs = [os.path.join(self.dir, n) for n in ("run.out", "cleanup.out")]
+        folder = os.path.join(self.run_dir, "logs")
+        if os.path.isdir(folder):
+            logs += [os.path.join(folder, n) for n in sorted(os.listdir(folder))]
+        for path in logs:
+            with open(path, errors="replace") as f:
+                text = f.read()
+            for needle in SANITIZER_REPORTS:
+                if needle in text:
+                    self.problem("%s in %s" % (needle.strip(), path))
 
     def cleanup(self):
         """`testbus cleanup` with working components; destroys only what cleanup must."""
