@@ -66,6 +66,9 @@ static size_t orphan_suites_started(exec_fixture *f, const char *name, orphan_ca
 		if (got < 2) {
 			orphan_calls_end(f, calls, n);
 			exec_sh("cat %s/executor.log >&2", f->dir);
+			kill(f->pid, SIGKILL); /* leave no executor behind a failed test */
+			waitpid(f->pid, NULL, 0);
+			f->pid = 0;
 			fail_msg("the %s suite of call %u did not start", name, i);
 		}
 		leaders[i] = suite[n_suite];

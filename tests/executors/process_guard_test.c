@@ -140,7 +140,7 @@ static bool stop_now(void *arg)
 static void test_guard_reaped_on_every_path(void **state)
 {
 	const char *ok[] = {"sh", "-c", "exit 3", NULL}, *hang[] = {"sleep", "60", NULL},
-	           *missing[] = {"/nonexistent/testbus-no-such-command", NULL};
+	           *missing[] = {"testbus-no-such-command", NULL};
 	tb_process_opts runs[] = {
 		{.argv = ok},
 		{.argv = hang, .timeout_ms = 100, .grace_ms = 300},
