@@ -377,6 +377,7 @@ void execute_phases(struct run *r)
 		}
 		blog("phase %s: %zu of %zu target%s passed", pr->cfg->name, pr->n - failed, pr->n,
 		     pr->n == 1 ? "" : "s");
+		report_checkpoint(r);
 	}
 }
 

@@ -176,23 +176,38 @@ out:
 	tb_arena_free(a);
 }
 
-void report_write_results(struct run *r, bool success)
+/* Writes <run>/results.json (atomically: a reader never sees half of it); false when it cannot. */
+static bool report_write(struct run *r, bool success)
 {
 	tb_arena *a = NULL;
 	tb_redactor *red = report_redactor(r);
 	tb_status st;
 	char path[4096];
+	bool ok = false;
 	if (tb_arena_alloc(&a) != TB_OK) {
 		blog("cannot write results: out of memory");
 		goto out;
 	}
 	Testbus__V1__ReportInput *in = report_build(a, r, success);
 	snprintf(path, sizeof(path), "%s/results.json", r->run_dir);
-	if (in == NULL || tb_results_write_file(in, red, path, TB_RESULTS_PRETTY, &st) != TB_OK) {
+	if (in == NULL || tb_results_write_file(in, red, path, TB_RESULTS_PRETTY, &st) != TB_OK)
 		blog("cannot write results: %s", in ? st.message : "out of memory");
-		r->failed = true;
-	}
+	else
+		ok = true;
 out:
 	tb_redactor_free(red);
 	tb_arena_free(a);
+	return ok;
+}
+
+void report_write_results(struct run *r, bool success)
+{
+	if (!report_write(r, success))
+		r->failed = true;
+}
+
+void report_checkpoint(struct run *r)
+{
+	/* Only the final write decides whether the run failed. */
+	(void)report_write(r, false);
 }

@@ -75,6 +75,13 @@ void report_results(struct run *r, bool success);
 /* Writes <run>/results.json (secrets redacted). */
 void report_write_results(struct run *r, bool success);
 
+/*
+ * Writes <run>/results.json of the run so far: success false, no finish
+ * time. Called after each step that produces results, so that a broker
+ * killed later still leaves the results of the steps that finished.
+ */
+void report_checkpoint(struct run *r);
+
 /* The whole workflow; returns the exit status. */
 int run_workflow(struct run *r);
 

@@ -292,8 +292,10 @@ int run_workflow(struct run *r)
 	             workflow_kubeconfig(r) && atomic_load(&run_signals) == 0 && workflow_health(r);
 	if (ready && atomic_load(&run_signals) == 0)
 		execute_phases(r);
-	if (atomic_load(&run_signals) == 0)
+	if (atomic_load(&run_signals) == 0) {
 		analyze_results(r);
+		report_checkpoint(r);
+	}
 	bool passed = ready && r->n_phases == r->cfg->n_phases && workflow_tests_passed(r);
 	if (atomic_load(&run_signals) != 0)
 		run_error(r, "interrupted: cleaning up");

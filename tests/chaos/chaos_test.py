@@ -13,8 +13,9 @@ its own folder and checks:
   - every cluster the recording provisioner created was destroyed: by the run
     itself, or by `testbus cleanup` where the docs say cleanup is needed
     (broker killed, Destroy itself broken); elsewhere cleanup finds nothing;
-  - the run folder holds the journal, results.json when the broker lived to
-    write it, and the outputs of the phases that finished before the fault.
+  - the run folder holds the journal, results.json (rewritten after each
+    phase: a killed broker leaves it unfinished) and the outputs and results
+    of the phases that finished before the fault.
 A fault lands mid-phase: the proxy (or the sleeping suite) writes a marker
 when the phase's call starts, and the test acts only once it exists.
 
@@ -318,9 +319,15 @@ class Cell:
         if not os.path.isfile(journal) or os.path.getsize(journal) == 0:
             self.problem("no journal")
         res = self.results()
+        row = PHASE_ORDER.index(self.phase)
         if self.fault == "broker-kill":
-            if res is not None:
-                self.problem("results.json from a broker killed mid-run")
+            # results.json is rewritten after each phase: a killed broker leaves
+            # the one of the phases that finished, marked unfinished.
+            if row > PHASE_ORDER.index("smoke") and res is None:
+                self.problem("no results.json of the phases finished before the broker died")
+            if res is not None and (res.get("success") is not False
+                                    or res.get("finished_at") is not None):
+                self.problem("results.json of a killed broker does not say it is unfinished")
         elif res is None:
             self.problem("no results.json")
         elif res.get("success") is not (self.status == 0):
@@ -340,10 +347,13 @@ class Cell:
                 if res is not None and not all(t["success"] for t in
                                                phases.get(name, {}).get("targets", [{}])):
                     self.problem("results.json lost the passing %s phase" % name)
-            elif name == self.phase and res is not None:
+            elif name == self.phase and res is not None and self.fault != "broker-kill":
                 targets = phases.get(name, {}).get("targets", [])
                 if not targets or any(t.get("success") for t in targets):
                     self.problem("results.json does not show the %s phase failed" % name)
+        if res is not None and row > PHASE_ORDER.index("analyze") and \
+                len(res.get("analysis", [])) != 2:
+            self.problem("results.json lost the analysis of the finished analyze phase")
         if row == 0 and os.path.exists(os.path.join(self.run_dir, "executor-shell")):
             self.problem("a suite ran without a cluster")
         if row > PHASE_ORDER.index("report") and \
