@@ -10,6 +10,7 @@
 
 #define ANALYZE_MAX 32
 #define ANALYZE_LOG_TAIL 16384
+#define ANALYZE_EXIT_WAIT_MS 2000u /* from a dropped connection to its process's exit */
 
 /* The last bytes of a log file as text; caller frees. NULL when unreadable. */
 static char *analyze_log_tail(const char *path)
@@ -46,8 +47,12 @@ static bool analyze_wanted(struct run *r, struct comp *a, const Testbus__V1__Exe
 	Testbus__V1__Decision *d = NULL;
 	tb_status st;
 	tb_call_opts opts = {.deadline_ms = r->cfg->timeouts.analyze_ms};
-	if (tb_analyzer_should_analyze(a->conn, res, &d, &opts, &st) != TB_OK) {
+	int rv = tb_analyzer_should_analyze(a->conn, res, &d, &opts, &st);
+	if (rv != TB_OK) {
 		blog("analyzer %s: ShouldAnalyze failed: %s", a->cfg->name, st.message);
+		if (rv == TB_UNAVAILABLE && registry_wait_dead(a, ANALYZE_EXIT_WAIT_MS))
+			run_error(r, "analyzer %s died: the results after it are not analysed by it",
+			          a->cfg->name);
 		return false;
 	}
 	bool yes = d->analyze;
@@ -78,7 +83,8 @@ static void analyze_target(struct run *r, struct target_run *t, struct comp **an
 		lptrs[i] = &lstore[i];
 	}
 	for (size_t i = 0; i < n && atomic_load(&run_signals) == 0; i++) {
-		if (!analyze_wanted(r, analyzers[i], t->result))
+		/* A dead analyzer would make every call wait out its deadline. */
+		if (analyzers[i]->lost || !analyze_wanted(r, analyzers[i], t->result))
 			continue;
 		Testbus__V1__AnalysisInput in = TESTBUS__V1__ANALYSIS_INPUT__INIT;
 		in.result = t->result;
@@ -110,6 +116,9 @@ static void analyze_target(struct run *r, struct target_run *t, struct comp **an
 		if (rv != TB_OK) {
 			run_error(r, "analyzer %s on %s: %s", analyzers[i]->cfg->name, t->target_id,
 			          st.message);
+			if (rv == TB_UNAVAILABLE && registry_wait_dead(analyzers[i], ANALYZE_EXIT_WAIT_MS))
+				run_error(r, "analyzer %s died: the results after it are not analysed by it",
+				          analyzers[i]->cfg->name);
 			continue;
 		}
 		if (out->analyzer == NULL || out->analyzer[0] == '\0')

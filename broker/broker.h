@@ -68,6 +68,13 @@ const char *comp_name(const struct comp *c);
 bool registry_comp_dead(struct comp *c);
 
 /*
+ * True when c is a spawned component whose process has exited, waiting up
+ * to wait_ms for that (a connection drops a moment before its process is
+ * reaped). False at once for a component that was not spawned.
+ */
+bool registry_wait_dead(struct comp *c, uint32_t wait_ms);
+
+/*
  * Starts a spawned component whose process died again, on the same address,
  * and checks and configures it as preflight did (blocks up to wait_ms for
  * each). TB_OK with c ready; otherwise c stays lost. TB_FAILED_PRECONDITION

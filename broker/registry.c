@@ -14,6 +14,7 @@
 #include "listen.h"
 
 #define REGISTRY_STOP_GRACE_MS 5000
+#define REGISTRY_POLL_MS 20u
 
 static char *registry_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *registry_printf(const char *fmt, ...)
@@ -205,6 +206,18 @@ bool registry_comp_dead(struct comp *c)
 		return true;
 	}
 	return false;
+}
+
+bool registry_wait_dead(struct comp *c, uint32_t wait_ms)
+{
+	if (c->pid == 0)
+		return false;
+	for (uint32_t waited = 0; !registry_comp_dead(c); waited += REGISTRY_POLL_MS) {
+		if (waited >= wait_ms)
+			return false;
+		usleep(REGISTRY_POLL_MS * 1000u);
+	}
+	return true;
 }
 
 int registry_restart(struct registry *reg, struct comp *c, const char *run_id,

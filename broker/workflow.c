@@ -15,7 +15,6 @@
 #define HEALTH_MAX_WAIT_MS 15000u
 #define HEALTH_CALL_MS 60000u
 #define DESTROY_HURRY_MS 60000u
-#define PROCESS_POLL_MS 20u
 #define PROCESS_EXIT_WAIT_MS 2000u /* from a dropped connection to its process's exit */
 
 _Atomic int run_signals;
@@ -147,29 +146,13 @@ static void workflow_log_checks(const Testbus__V1__HealthStatus *h)
 }
 
 /*
- * True when the provisioner is a process this broker started and it exited,
- * waiting up to wait_ms for that: its connection drops before it is reaped.
- */
-static bool workflow_provisioner_died(struct run *r, uint32_t wait_ms)
-{
-	if (r->provisioner->pid == 0)
-		return false;
-	for (uint32_t waited = 0; !registry_comp_dead(r->provisioner); waited += PROCESS_POLL_MS) {
-		if (waited >= wait_ms)
-			return false;
-		usleep(PROCESS_POLL_MS * 1000u);
-	}
-	return true;
-}
-
-/*
  * Starts a provisioner that died (it crashed, or was killed mid-call) again,
  * so that its cluster does not outlive the run; false when it cannot be.
  */
 static bool workflow_revive_provisioner(struct run *r, uint32_t wait_ms)
 {
 	tb_status st;
-	if (!workflow_provisioner_died(r, wait_ms))
+	if (!registry_wait_dead(r->provisioner, wait_ms))
 		return false;
 	blog("provisioner %s died: starting it again to destroy the cluster",
 	     r->provisioner->cfg->name);
@@ -208,7 +191,7 @@ static bool workflow_health(struct run *r)
 		if (h != NULL)
 			testbus__v1__health_status__free_unpacked(h, NULL);
 		/* Nothing answers a dead provisioner's address: no point polling it. */
-		if (rv == TB_UNAVAILABLE && workflow_provisioner_died(r, PROCESS_EXIT_WAIT_MS)) {
+		if (rv == TB_UNAVAILABLE && registry_wait_dead(r->provisioner, PROCESS_EXIT_WAIT_MS)) {
 			snprintf(last, sizeof(last), "the provisioner %s died",
 			         r->provisioner->cfg->name);
 			break;

@@ -334,6 +334,11 @@ class Cell:
             self.problem("results.json says success is %r, the exit status %s"
                          % (res.get("success"), self.status))
         self.check_finished_phases(res)
+        if (self.phase, self.fault) == ("analyze", "kill") and res is not None:
+            # Each call to a dead analyzer would wait out its deadline.
+            calls = [e for e in res.get("errors", []) if e.startswith("analyzer rules on ")]
+            if len(calls) != 1:
+                self.problem("the killed analyzer was called again: %r" % calls)
 
     def check_finished_phases(self, res):
         """The outputs of the phases that finished before the faulted one are there."""
