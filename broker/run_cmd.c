@@ -209,9 +209,11 @@ static int run_execute(const struct run_opts *o, struct broker_config *cfg)
 	}
 	progress_start(reg.events_url);
 	status = run_workflow(&r);
-	progress_stop();
 out:
 	registry_stop(&reg);
+	/* The events socket closes once no component is left to redial it: NNG
+	 * 1.5.2 never frees a listener closed while it accepts a connection. */
+	progress_stop();
 	listen_stop();
 	journal_write(&r.journal, "finished %d", status);
 	journal_close(&r.journal);
