@@ -5,6 +5,11 @@ Every run uses testbus-test-recording-provisioner, which appends a line to a
 record file for each cluster it creates or destroys; every test counts them,
 so a leaked cluster fails the test that leaked it.
 
+Under tests/valgrind/valgrind_check.py (TESTBUS_TEST_VALGRIND set to a log
+folder), testbus runs under valgrind, and so do the testbus components it
+spawns; each test then fails on any error or leak in the logs of its own
+processes, and waits TESTBUS_TEST_TIME_SCALE times longer.
+
 Usage: broker_test.py --bin BUILD/bin [unittest arguments, e.g. RunTest]
 """
 import json
@@ -22,18 +27,41 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = os.path.join(HERE, "configs")
 BIN = os.environ.get("TESTBUS_BIN_DIR", "")
+VALGRIND_DIR = os.path.join(os.path.dirname(HERE), "valgrind")
+sys.path.insert(0, VALGRIND_DIR)
+import valgrind_check  # noqa: E402  (beside this folder, not installed)
+
+# Set by valgrind_check.py: where valgrind's logs go, and how much slower we are.
+VALGRIND_LOGS = os.environ.get("TESTBUS_TEST_VALGRIND", "")
+TIME_SCALE = int(os.environ.get("TESTBUS_TEST_TIME_SCALE", "1"))
 
 # The token inside the kubeconfig the recording provisioner hands out.
 SECRET = "testbus-rec-secret-5f0c2a9e71"
 
-RUN_TIMEOUT = 60        # a whole run of a test config, seconds
-SIGNAL_EXIT_TIMEOUT = 30  # from a signal to the broker's exit
-START_TIMEOUT = 30      # until the sleeping suite has started
-LEFTOVER_TIMEOUT = 20   # until every process of a run has ended
+RUN_TIMEOUT = 60 * TIME_SCALE          # a whole run of a test config, seconds
+SIGNAL_EXIT_TIMEOUT = 30 * TIME_SCALE  # from a signal to the broker's exit
+START_TIMEOUT = 30 * TIME_SCALE        # until the sleeping suite has started
+LEFTOVER_TIMEOUT = 20 * TIME_SCALE     # until every process of a run has ended
+SUITE_SLEEP = 30 * TIME_SCALE          # how long sleep.sh sleeps, seconds
 
 
 def testbus():
     return os.path.join(BIN, "testbus")
+
+
+def testbus_command(*args):
+    """The command line that runs testbus with args, under valgrind when asked."""
+    wrap = [os.path.join(VALGRIND_DIR, "valgrind-run.sh")] if VALGRIND_LOGS else []
+    return wrap + [testbus()] + list(args)
+
+
+def proc_cmdline(pid):
+    """The command line of pid (under valgrind it names valgrind's tool first)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 class Record:
@@ -99,7 +127,13 @@ class BrokerCase(unittest.TestCase):
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("TB_TEST_") and k not in ("KUBECONFIG", "TESTBUS_HOME")}
         env.update({"TB_TEST_RECORD": self.record_path, "TB_TEST_STATE": self.state,
+                    "TB_TEST_SLEEP": str(SUITE_SLEEP),
                     "PATH": BIN + os.pathsep + env.get("PATH", "/usr/bin:/bin")})
+        if VALGRIND_LOGS:
+            # One log folder per test, judged when the test's processes are gone.
+            self.valgrind_logs = os.path.join(VALGRIND_LOGS, self.id())
+            os.makedirs(self.valgrind_logs, exist_ok=True)
+            env["TESTBUS_TEST_VALGRIND"] = self.valgrind_logs
         self.env = env
         self.marker = ("TB_TEST_STATE=" + self.state).encode()
         self.procs = []
@@ -121,6 +155,11 @@ class BrokerCase(unittest.TestCase):
                 pass
         if not os.environ.get("TB_TEST_KEEP_TMP"):
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if VALGRIND_LOGS:
+            _, problems = valgrind_check.check_logs(self.valgrind_logs)
+            if problems:
+                self.fail("valgrind found errors or leaks:\n"
+                          + valgrind_check.describe(problems))
 
     # --- processes -------------------------------------------------------
 
@@ -145,10 +184,11 @@ class BrokerCase(unittest.TestCase):
         n = len(self.procs)
         out = open(os.path.join(self.tmp, "out-%d" % n), "w+")
         err = open(os.path.join(self.tmp, "err-%d" % n), "w+")
-        p = subprocess.Popen([testbus()] + list(args), stdout=out, stderr=err,
+        p = subprocess.Popen(testbus_command(*args), stdout=out, stderr=err,
                              stdin=subprocess.DEVNULL, env=env or self.env,
                              cwd=cwd or self.tmp, start_new_session=True)
         p.out, p.err = out, err
+        p.testbus_args = list(args)
         p.started = time.monotonic()
         self.procs.append(p)
         return p
@@ -165,14 +205,14 @@ class BrokerCase(unittest.TestCase):
             p.out.close()
             p.err.close()
             self.fail("testbus %s did not end within %ds; stderr:\n%s"
-                      % (" ".join(p.args[1:]), timeout, err[-4000:]))
+                      % (" ".join(p.testbus_args), timeout, err[-4000:]))
         p.out.seek(0)
         p.err.seek(0)
         out, err = p.out.read(), p.err.read()
         p.out.close()
         p.err.close()
         self.last = "testbus %s exited %d\n--- stdout:\n%s\n--- stderr:\n%s" % (
-            " ".join(p.args[1:]), p.returncode, out[-3000:], err[-5000:])
+            " ".join(p.testbus_args), p.returncode, out[-3000:], err[-5000:])
         return p.returncode, out, err
 
     def run_testbus(self, *args, timeout=RUN_TIMEOUT, **kw):
@@ -356,9 +396,9 @@ class RunTest(BrokerCase):
         pid, fd = pty.fork()
         if pid == 0:
             env = dict(self.env, TERM="xterm")
-            os.execve(os.path.join(BIN, "testbus"),
-                      ["testbus", "run", os.path.join(CONFIGS, "pass.yaml"), "--artifacts",
-                       self.arts, "--run-id", "tty"], env)
+            argv = testbus_command("run", os.path.join(CONFIGS, "pass.yaml"), "--artifacts",
+                                   self.arts, "--run-id", "tty")
+            os.execve(argv[0], argv, env)
         out = b""
         end = time.monotonic() + RUN_TIMEOUT
         while time.monotonic() < end:
@@ -438,8 +478,8 @@ class FailureTest(BrokerCase):
 
     def test_executor_killed_mid_execute(self):
         p, suite_pid, executor_pid = self.start_sleeping_run()
-        self.assertTrue(proc_comm(executor_pid).startswith("testbus-executo"),
-                        "the suite's parent is %r" % proc_comm(executor_pid))
+        self.assertIn("/testbus-executor-shell ", proc_cmdline(executor_pid),
+                      "the suite's parent is %r" % proc_cmdline(executor_pid))
         os.kill(executor_pid, signal.SIGKILL)
         # the orphaned suite is out of everyone's reach once its executor is gone
         os.killpg(suite_pid, signal.SIGKILL)
@@ -474,7 +514,7 @@ class SignalTest(BrokerCase):
         sent = time.monotonic()
         status, _, _ = self.finish(p, SIGNAL_EXIT_TIMEOUT)
         self.assertEqual(status, 1, self.last)
-        self.assertLess(time.monotonic() - sent, 25, "the broker waited for the suite")
+        self.assertLess(time.monotonic() - sent, SUITE_SLEEP - 5, "the broker waited for the suite")
         self.assert_no_leftovers()
         self.assertFalse(proc_alive(suite_pid), "the suite outlived the run")
         self.assert_clusters(1)
