@@ -11,14 +11,12 @@
 # allocated, so its leak report would be noise.
 set -eu
 : "${TESTBUS_TEST_VALGRIND:?names the folder of the valgrind logs}"
-supp=
 if [ -n "${TESTBUS_TEST_VALGRIND_SUPP:-}" ]; then
-	supp="--suppressions=$TESTBUS_TEST_VALGRIND_SUPP"
+	set -- "--suppressions=$TESTBUS_TEST_VALGRIND_SUPP" "$@"
 fi
-# shellcheck disable=SC2086 # supp is one word or none
 exec "${TESTBUS_TEST_VALGRIND_PROGRAM:-valgrind}" --tool=memcheck \
 	--leak-check=full --errors-for-leak-kinds=definite,indirect \
 	--show-leak-kinds=definite,indirect --error-exitcode=1 \
 	--trace-children=yes --child-silent-after-fork=yes \
 	--trace-children-skip='/bin/*,/sbin/*,/usr/*,*.sh,*.py,*-py' \
-	--num-callers=30 --log-file="$TESTBUS_TEST_VALGRIND/%p.log" $supp "$@"
+	--num-callers=30 --log-file="$TESTBUS_TEST_VALGRIND/%p.log" "$@"

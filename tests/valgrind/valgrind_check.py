@@ -14,6 +14,7 @@ threads hold blocks that way until they end.
 
 Harnesses and tests may import check_logs() to judge one test's folder.
 """
+import argparse
 import os
 import re
 import shutil
@@ -81,23 +82,27 @@ def describe(problems, limit=20000):
 
 
 def main():
-    args = sys.argv[1:]
-    if "--" not in args:
-        sys.exit(__doc__)
-    split = args.index("--")
-    opts, command = args[:split], args[split + 1:]
-    values = dict(zip(opts[::2], opts[1::2]))
-    if len(opts) % 2 or "--logs" not in values or not command:
-        sys.exit(__doc__)
-    logs = os.path.abspath(values["--logs"])
+    parser = argparse.ArgumentParser(description="Runs a test with its testbus programs "
+                                     "under valgrind, then judges every log.")
+    parser.add_argument("--logs", required=True, help="folder for the logs (emptied first)")
+    parser.add_argument("--supp", help="valgrind suppression file")
+    parser.add_argument("--valgrind", help="the valgrind program (default: from PATH)")
+    parser.add_argument("--time-scale", default="10",
+                        help="how many times longer the harnesses wait (default 10)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- TEST [ARGS...]")
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no test command after --")
+
+    logs = os.path.abspath(args.logs)
     shutil.rmtree(logs, ignore_errors=True)
     os.makedirs(logs)
-    env = dict(os.environ, TESTBUS_TEST_VALGRIND=logs,
-               TESTBUS_TEST_TIME_SCALE=values.get("--time-scale", "10"))
-    if "--supp" in values:
-        env["TESTBUS_TEST_VALGRIND_SUPP"] = os.path.abspath(values["--supp"])
-    if "--valgrind" in values:
-        env["TESTBUS_TEST_VALGRIND_PROGRAM"] = values["--valgrind"]
+    env = dict(os.environ, TESTBUS_TEST_VALGRIND=logs, TESTBUS_TEST_TIME_SCALE=args.time_scale)
+    if args.supp:
+        env["TESTBUS_TEST_VALGRIND_SUPP"] = os.path.abspath(args.supp)
+    if args.valgrind:
+        env["TESTBUS_TEST_VALGRIND_PROGRAM"] = args.valgrind
 
     status = subprocess.call(command, env=env)
     # Logs in sub-folders are the broker tests' own, one per test.
@@ -105,7 +110,7 @@ def main():
     for folder, _, _ in os.walk(logs):
         n, p = check_logs(folder)
         checked, problems = checked + n, problems + p
-    print("valgrind: %d processes checked, %d with problems (logs in %s)"
+    print("valgrind: %d logs with a summary, %d with problems (in %s)"
           % (checked, len(problems), logs))
     if problems:
         print(describe(problems))
