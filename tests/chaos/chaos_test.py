@@ -59,7 +59,7 @@ ACTING = {"kill", "sigint", "sigterm", "broker-kill"}
 SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ")
 
 # A held Destroy that no signal cancels (Destroy never is) goes on after this.
-DESTROY_HOLD_MS = 1500
+DESTROY_HOLD_MS = 4000
 # The target deadline when Execute hangs: the broker then waits it plus 60 s.
 HANG_EXECUTE_TIMEOUT = "2s"
 
