@@ -1,11 +1,13 @@
-/* `testbus cleanup`: destroys the clusters that journals show alive. */
+/* `testbus cleanup`: destroys the clusters that journals show alive, removes killed brokers' sockets. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -30,7 +32,8 @@ static void cleanup_usage(FILE *out)
 	fprintf(out, "usage: testbus cleanup [ARTIFACTS] [options]\n\n"
 	             "Reads the journal of every run in ARTIFACTS (default ./testbus-artifacts)\n"
 	             "and destroys each cluster a run created and neither destroyed nor kept,\n"
-	             "with the provisioner of that run's own config. Runs still in progress are\n"
+	             "with the provisioner of that run's own config, and removes the socket\n"
+	             "folder of a run whose broker was killed. Runs still in progress are\n"
 	             "left alone. Exit status: 0 nothing left behind, 1 a destroy failed.\n\n"
 	             "options:\n");
 	cmd_print_options(out, cleanup_options);
@@ -40,6 +43,35 @@ static void cleanup_usage(FILE *out)
 static bool cleanup_still_running(const struct journal_state *s)
 {
 	return !s->finished && s->pid > 0 && s->pid != getpid() && kill((pid_t)s->pid, 0) == 0;
+}
+
+/*
+ * Removes the private socket folder a killed broker left in /tmp: its
+ * sockets, then the folder. Only a folder of ours named like one, holding
+ * nothing but sockets, whatever the journal says.
+ */
+static void cleanup_sockets(const struct journal_state *s, const char *run, bool dry_run)
+{
+	const char *base = s->sock_dir != NULL ? strrchr(s->sock_dir, '/') : NULL;
+	struct stat sb;
+	if (base == NULL || strncmp(base + 1, "testbus-", 8) != 0 || lstat(s->sock_dir, &sb) != 0 ||
+	    !S_ISDIR(sb.st_mode) || sb.st_uid != getuid())
+		return;
+	if (dry_run) {
+		printf("would remove the socket folder %s of run %s\n", s->sock_dir, run);
+		return;
+	}
+	DIR *d = opendir(s->sock_dir);
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(sb.st_mode))
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	if (rmdir(s->sock_dir) == 0)
+		blog("removed the socket folder %s of run %s", s->sock_dir, run);
 }
 
 static int cleanup_load(const struct journal_state *s, const char *run_dir,
@@ -152,6 +184,9 @@ int cleanup_main(int argc, char **argv)
 			else if (cleanup_destroy(&s, run_dir) != TB_OK)
 				failures++;
 		}
+		/* A finished run removed its own; a live one still uses it. */
+		if (!s.finished && !cleanup_still_running(&s))
+			cleanup_sockets(&s, e->d_name, o.dry_run);
 		journal_state_fini(&s);
 	}
 	closedir(d);

@@ -145,6 +145,9 @@ static void journal_take(struct journal_state *s, const char *event, char *args)
 		s->run_id = id ? strdup(id) : NULL;
 		s->pid = pid ? strtol(pid, NULL, 10) : 0;
 		s->config_source = source ? strdup(source) : NULL;
+	} else if (strcmp(event, "sockets") == 0) {
+		free(s->sock_dir);
+		s->sock_dir = strdup(args);
 	} else if (strcmp(event, "provisioning") == 0) {
 		free(s->provisioner);
 		s->provisioner = strdup(args);
@@ -207,6 +210,7 @@ void journal_state_fini(struct journal_state *s)
 	free(s->run_id);
 	free(s->config_source);
 	free(s->provisioner);
+	free(s->sock_dir);
 	if (s->cluster != NULL)
 		testbus__v1__cluster_info__free_unpacked(s->cluster, NULL);
 	memset(s, 0, sizeof(*s));

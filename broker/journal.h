@@ -11,6 +11,7 @@
  * before the step it announces goes on, so that a broker killed at any point
  * leaves enough for `testbus cleanup`:
  *   run <run-id> <broker pid> <config source>
+ *   sockets <private socket folder of the spawned components>
  *   provisioning <provisioner>
  *   provisioned <created|reused> <base64 ClusterInfo, kubeconfig left out>
  *   destroying <cluster id>
@@ -42,6 +43,7 @@ struct journal_state {
 	long pid;
 	char *config_source;
 	char *provisioner;
+	char *sock_dir;                    /* owned; NULL when the run made none */
 	Testbus__V1__ClusterInfo *cluster; /* owned; NULL when none was provisioned */
 	bool created;
 	bool destroyed;

@@ -202,8 +202,13 @@ static int run_execute(const struct run_opts *o, struct broker_config *cfg)
 	r.run_dir = run_dir;
 	blog("run %s: %s (results in %s)", run_id, o->config ? o->config : "built-in pipeline",
 	     run_dir);
-	if (listen_start(cfg) != TB_OK ||
-	    registry_start(&reg, cfg, run_id, run_dir, logs, NULL) != TB_OK) {
+	int rv = listen_start(cfg);
+	if (rv == TB_OK)
+		rv = registry_start(&reg, cfg, run_id, run_dir, logs, NULL);
+	/* For `testbus cleanup` to remove, should this broker be killed. */
+	if (reg.sock_dir != NULL)
+		journal_write(&r.journal, "sockets %s", reg.sock_dir);
+	if (rv != TB_OK) {
 		blog("preflight failed: nothing was provisioned");
 		goto out;
 	}

@@ -13,6 +13,7 @@ its own folder and checks:
   - every cluster the recording provisioner created was destroyed: by the run
     itself, or by `testbus cleanup` where the docs say cleanup is needed
     (broker killed, Destroy itself broken); elsewhere cleanup finds nothing;
+  - after cleanup, no socket folder of the run is left in /tmp;
   - the run folder holds the journal, results.json (rewritten after each
     phase: a killed broker leaves it unfinished) and the outputs and results
     of the phases that finished before the fault.
@@ -287,6 +288,12 @@ class Cell:
         if status != 0:
             self.problem("testbus cleanup exited %d" % status)
         self.wait_leftovers("testbus cleanup exited")
+        folders = self.socket_folders()
+        if not folders:
+            self.problem("the journal names no socket folder")
+        for folder in folders:
+            if os.path.exists(folder):
+                self.problem("the run's socket folder %s is left" % folder)
         after = self.record()
         self.provisioned, self.destroyed = len(after[0]), len(after[1])
         self.cleaned = len(after[1]) > len(before[1])
@@ -303,6 +310,15 @@ class Cell:
                 self.problem("testbus cleanup destroyed a cluster the run had destroyed")
 
     # what the run left
+
+    def socket_folders(self):
+        """The private socket folders the journal names (a killed broker leaves its own)."""
+        path = os.path.join(self.run_dir, "journal")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [ln.split(None, 2)[2] for ln in f.read().splitlines()
+                    if len(ln.split(None, 2)) == 3 and ln.split(None, 2)[1] == "sockets"]
 
     def results(self):
         path = os.path.join(self.run_dir, "results.json")
