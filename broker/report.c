@@ -8,6 +8,7 @@
 #include "run.h"
 
 #define REPORT_MAX 32
+#define REPORT_EXIT_WAIT_MS 2000u /* from a dropped connection to its process's exit */
 
 static Testbus__V1__TargetReport *report_target(tb_arena *a, struct target_run *t)
 {
@@ -104,15 +105,16 @@ static bool report_one(struct run *r, struct comp *c, const Testbus__V1__ReportI
 	Testbus__V1__Empty empty = TESTBUS__V1__EMPTY__INIT, *none = NULL;
 	Testbus__V1__ReportOutput *out = NULL;
 	bool ok = true;
+	int rv;
 	init.run_id = (char *)r->run_id;
 	init.artifacts_dir = (char *)r->run_dir;
-	if (tb_reporter_initialize(c->conn, &init, &none, &opts, &st) != TB_OK) {
+	if ((rv = tb_reporter_initialize(c->conn, &init, &none, &opts, &st)) != TB_OK) {
 		run_error(r, "reporter %s: Initialize: %s", c->cfg->name, st.message);
 		ok = false;
 	} else {
 		testbus__v1__empty__free_unpacked(none, NULL);
 		opts.call_id = inflight_add(c->conn);
-		int rv = tb_reporter_report(c->conn, in, &out, &opts, &st);
+		rv = tb_reporter_report(c->conn, in, &out, &opts, &st);
 		inflight_remove(opts.call_id);
 		opts.call_id = 0;
 		if (rv != TB_OK) {
@@ -127,7 +129,12 @@ static bool report_one(struct run *r, struct comp *c, const Testbus__V1__ReportI
 			testbus__v1__report_output__free_unpacked(out, NULL);
 		}
 	}
-	/* Finalize always runs, so a reporter can flush what it has. */
+	/* Finalize always runs, so a reporter can flush what it has, unless it
+	 * died: the call would only wait out its deadline. */
+	if (rv == TB_UNAVAILABLE && registry_wait_dead(c, REPORT_EXIT_WAIT_MS)) {
+		run_error(r, "reporter %s died", c->cfg->name);
+		return false;
+	}
 	out = NULL;
 	if (tb_reporter_finalize(c->conn, &empty, &out, &opts, &st) != TB_OK) {
 		run_error(r, "reporter %s: Finalize: %s", c->cfg->name, st.message);

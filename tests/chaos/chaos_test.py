@@ -355,6 +355,10 @@ class Cell:
             calls = [e for e in res.get("errors", []) if e.startswith("analyzer rules on ")]
             if len(calls) != 1:
                 self.problem("the killed analyzer was called again: %r" % calls)
+        if (self.phase, self.fault) == ("report", "kill") and res is not None:
+            # Finalize on a dead reporter would wait out its deadline.
+            if any(e.startswith("reporter json: Finalize") for e in res.get("errors", [])):
+                self.problem("Finalize was called on the killed reporter")
 
     def check_finished_phases(self, res):
         """The outputs of the phases that finished before the faulted one are there."""
