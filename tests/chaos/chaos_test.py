@@ -20,7 +20,7 @@ its own folder and checks:
 A fault lands mid-phase: the proxy (or the sleeping suite) writes a marker
 when the phase's call starts, and the test acts only once it exists.
 
-Usage: chaos_test.py --bin BUILD/bin [--jobs N] [--only PHASE:FAULT ...]
+Usage: chaos_test.py --bin BUILD/bin [--jobs N] [--only PHASE:FAULT ...] [--keep]
 """
 import argparse
 import concurrent.futures
