@@ -128,6 +128,8 @@ class BrokerCase(unittest.TestCase):
                if not k.startswith("TB_TEST_") and k not in ("KUBECONFIG", "TESTBUS_HOME")}
         env.update({"TB_TEST_RECORD": self.record_path, "TB_TEST_STATE": self.state,
                     "TB_TEST_SLEEP": str(SUITE_SLEEP),
+                    # components start slower under valgrind
+                    "TB_TEST_START_TIMEOUT": "%ds" % (10 * TIME_SCALE),
                     "PATH": BIN + os.pathsep + env.get("PATH", "/usr/bin:/bin")})
         if VALGRIND_LOGS:
             # One log folder per test, judged when the test's processes are gone.
