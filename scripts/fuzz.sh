@@ -24,7 +24,7 @@ options:
   --list           print the targets and exit
   -h, --help       this text
 
-targets: envelope requests config junit kubeconfig llm_answer exec_output json_pb
+targets: envelope requests config component_config junit kubeconfig llm_answer exec_output json_pb
 EOF
 }
 
@@ -131,7 +131,7 @@ done
 wait
 
 failed=0
-printf '%-12s %12s %9s %8s %8s  %s\n' target execs execs/s cov corpus result
+printf '%-16s %12s %9s %8s %8s  %s\n' target execs execs/s cov corpus result
 for t in "${targets[@]}"; do
 	log=$work/logs/$t.log
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
@@ -148,7 +148,7 @@ for t in "${targets[@]}"; do
 	else
 		result=ok
 	fi
-	printf '%-12s %12s %9s %8s %8s  %s\n' "$t" "${execs:--}" "${rate:--}" "${cov:--}" \
+	printf '%-16s %12s %9s %8s %8s  %s\n' "$t" "${execs:--}" "${rate:--}" "${cov:--}" \
 		"$corpus" "$result"
 done
 if [ "$failed" = 1 ]; then
