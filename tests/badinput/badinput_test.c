@@ -4,7 +4,8 @@
  * plaintext and untrusted TLS, each sent to real component processes, each
  * followed by a good request to the same process. Prints the table and
  * exits 1 when a row did not get its documented status or refusal, or the
- * component stopped serving.
+ * component stopped serving. With --with-drops it also sends requests NNG
+ * drops for their size, and checks the memory they leave.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #include "sender.h"
 
 #define EXECUTOR_MAX_MESSAGE (256u * 1024u)
+/* Adds the rows where NNG drops a connection for a message's size. */
+#define WITH_DROPS_ARG "--with-drops"
 #define TOKEN "badinput-7f3a9c"
 
 enum { EXECUTOR_IPC, REPORTER_IPC, EXECUTOR_TLS, N_TARGETS };
@@ -109,6 +112,7 @@ int main(int argc, char **argv)
 		tb_library_fini();
 		return status;
 	}
+	bool with_drops = argc > 1 && strcmp(argv[1], WITH_DROPS_ARG) == 0;
 	if (bin_dir == NULL || mkdtemp(dir) == NULL) {
 		fprintf(stderr, "needs TESTBUS_BIN_DIR and a temp folder\n");
 		return 1;
@@ -119,13 +123,17 @@ int main(int argc, char **argv)
 	for (int i = 0; i < N_TARGETS; i++)
 		rows_envelope(&table, &targets[i]);
 	rows_token(&table, &targets[EXECUTOR_TLS]);
-	rows_oversized(&table, &targets[EXECUTOR_IPC], EXECUTOR_MAX_MESSAGE);
-	rows_oversized(&table, &targets[REPORTER_IPC], TB_DEFAULT_MAX_MESSAGE);
-	rows_oversized(&table, &targets[EXECUTOR_TLS], EXECUTOR_MAX_MESSAGE);
+	rows_oversized(&table, &targets[EXECUTOR_IPC], EXECUTOR_MAX_MESSAGE, with_drops);
+	rows_oversized(&table, &targets[REPORTER_IPC], TB_DEFAULT_MAX_MESSAGE, with_drops);
+	rows_oversized(&table, &targets[EXECUTOR_TLS], EXECUTOR_MAX_MESSAGE, with_drops);
 	rows_tls(&table, &targets[EXECUTOR_TLS], &pki);
 	rows_protocol_version(&table, bin_dir, dir, &targets[EXECUTOR_IPC]);
 	rows_stop(&table, targets);
 	table_print(&table, stdout);
+	if (!with_drops)
+		printf("Requests that NNG drops for their size: run with %s (docs/protocol.md, "
+		       "Sizes).\n",
+		       WITH_DROPS_ARG);
 	size_t failed = table_print_failures(&table, stdout);
 	if (failed == 0)
 		run("rm -rf '%s'%s", dir, "");

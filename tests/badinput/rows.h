@@ -2,6 +2,8 @@
 #ifndef TESTBUS_TEST_BADINPUT_ROWS_H
 #define TESTBUS_TEST_BADINPUT_ROWS_H
 
+#include <stdbool.h>
+
 #include "table.h"
 #include "target.h"
 
@@ -11,8 +13,15 @@ void rows_envelope(struct table *table, struct target *t);
 /* A missing or wrong identity token (t requires one). */
 void rows_token(struct table *table, struct target *t);
 
-/* Requests beyond t's max_message bytes, and the memory they leave behind. */
-void rows_oversized(struct table *table, struct target *t, unsigned max_message);
+/*
+ * Requests beyond t's max_message bytes. A caller that learnt the limit does
+ * not send them; with_drops also sends them, so that NNG drops the
+ * connection, and checks the memory left behind: NNG 1.5.2 sometimes stops
+ * serving after such a drop (docs/protocol.md, Sizes), so those rows run
+ * only when asked for.
+ */
+void rows_oversized(struct table *table, struct target *t, unsigned max_message,
+                    bool with_drops);
 
 /* Plaintext and untrusted TLS against t's tls+tcp:// listener. */
 void rows_tls(struct table *table, struct target *t, const struct pki *pki);
