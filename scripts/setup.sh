@@ -15,7 +15,7 @@ test_packages=(
   libcmocka-dev openssl python3 python3-protobuf python3-yaml
   python3-pytest python3-pytest-xdist bats
   golang-go ginkgo golang-github-onsi-ginkgo-dev golang-gomega-dev
-  chromium iproute2 procps valgrind
+  chromium iproute2 procps valgrind clang libclang-rt-14-dev
 )
 
 want=("${build_packages[@]}")
