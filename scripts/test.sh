@@ -15,7 +15,7 @@ for arg in "$@"; do
   --no-sanitize) sanitize=0 ;;
   --no-valgrind) valgrind=0 ;;
   --no-fuzz) fuzz=0 ;;
-  -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
