@@ -129,3 +129,26 @@ int component_proc_stop(struct component_proc *p)
 	}
 	return WIFEXITED(p->wait_status) ? WEXITSTATUS(p->wait_status) : -1;
 }
+
+bool component_proc_log_has(const struct component_proc *p, const char *prefix)
+{
+	FILE *f = fopen(p->log, "r");
+	char line[512];
+	bool found = false;
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strncmp(line, prefix, strlen(prefix)) == 0;
+	fclose(f);
+	return found;
+}
+
+void component_proc_end_text(const struct component_proc *p, char *buf, size_t size)
+{
+	if (!p->reaped)
+		snprintf(buf, size, "not stopped");
+	else if (WIFEXITED(p->wait_status))
+		snprintf(buf, size, "exit %d", WEXITSTATUS(p->wait_status));
+	else
+		snprintf(buf, size, "signal %d", WTERMSIG(p->wait_status));
+}

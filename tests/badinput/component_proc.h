@@ -37,4 +37,10 @@ long component_proc_rss_kb(const struct component_proc *p);
  */
 int component_proc_stop(struct component_proc *p);
 
+/* True when the process's log holds a line starting with prefix. */
+bool component_proc_log_has(const struct component_proc *p, const char *prefix);
+
+/* How a stopped process ended, e.g. "exit 0" or "signal 6", into buf. */
+void component_proc_end_text(const struct component_proc *p, char *buf, size_t size);
+
 #endif
