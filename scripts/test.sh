@@ -4,7 +4,7 @@
 # valgrind, then every test again under AddressSanitizer and
 # UndefinedBehaviorSanitizer, and last each fuzz target for a short time.
 # Usage: scripts/test.sh [--no-sanitize] [--no-valgrind] [--no-fuzz]
-#   TESTBUS_FUZZ_SECONDS  seconds per fuzz target (default 20)
+#   TESTBUS_FUZZ_SECONDS  seconds per fuzz target (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -52,6 +52,6 @@ if [ "$sanitize" = 1 ]; then
 fi
 
 if [ "$fuzz" = 1 ]; then
-  stage "fuzzing: each target for ${TESTBUS_FUZZ_SECONDS:-20} s (docs/fuzzing.md)"
-  bash scripts/fuzz.sh --seconds "${TESTBUS_FUZZ_SECONDS:-20}" --jobs "$jobs"
+  stage "fuzzing: each target for ${TESTBUS_FUZZ_SECONDS:-10} s (docs/fuzzing.md)"
+  bash scripts/fuzz.sh --seconds "${TESTBUS_FUZZ_SECONDS:-10}" --jobs "$jobs"
 fi
