@@ -46,7 +46,7 @@ struct bench_cell {
 	struct bench_stats raw, tb;
 };
 
-/* --- the testbus side: typed stub, one connection shared by the callers --- */
+/* --- the testbus side: typed calls through libtestbus, one connection shared by the callers --- */
 
 struct tb_side {
 	tb_conn *conn;

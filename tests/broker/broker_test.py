@@ -24,6 +24,9 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from procs import proc_alive, proc_comm, processes_with  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = os.path.join(HERE, "configs")
 BIN = os.environ.get("TESTBUS_BIN_DIR", "")
@@ -88,31 +91,6 @@ class Record:
         return "record %r" % [" ".join(p) for p in self.lines]
 
 
-def proc_env_has(pid, needle):
-    try:
-        with open("/proc/%d/environ" % pid, "rb") as f:
-            return needle in f.read().split(b"\0")
-    except OSError:
-        return False
-
-
-def proc_alive(pid):
-    """True when pid runs and is not a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def proc_comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
 class BrokerCase(unittest.TestCase):
     """A private folder, environment, record file and process clean-up per test."""
 
@@ -167,12 +145,7 @@ class BrokerCase(unittest.TestCase):
 
     def leftovers(self):
         """Processes started by this test's broker runs (they carry its environment)."""
-        out = []
-        for name in os.listdir("/proc"):
-            if name.isdigit() and int(name) != os.getpid() and proc_alive(int(name)) \
-                    and proc_env_has(int(name), self.marker):
-                out.append(int(name))
-        return out
+        return processes_with(self.marker)
 
     def assert_no_leftovers(self, timeout=LEFTOVER_TIMEOUT):
         end = time.monotonic() + timeout

@@ -33,6 +33,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from procs import proc_comm, proc_env_has, processes_with  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "configs", "chaos.yaml")
 
@@ -92,39 +95,6 @@ def needs_cleanup(phase, fault):
     if phase == "provision":
         return False
     return fault == "broker-kill" or (phase == "destroy" and fault in ("hang", "junk", "wrong"))
-
-
-# --- processes ---------------------------------------------------------------
-
-def proc_alive(pid):
-    """True when pid runs and is not a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def proc_has_env(pid, needle):
-    try:
-        with open("/proc/%d/environ" % pid, "rb") as f:
-            return needle in f.read().split(b"\0")
-    except OSError:
-        return False
-
-
-def proc_comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return "?"
-
-
-def processes_with(needle):
-    me = os.getpid()
-    return [int(n) for n in os.listdir("/proc")
-            if n.isdigit() and int(n) != me and proc_alive(int(n)) and proc_has_env(int(n), needle)]
 
 
 # --- one cell ----------------------------------------------------------------
@@ -205,7 +175,7 @@ class Cell:
             # the component behind the proxy that holds the call.
             victim = pids[1]
             comm = proc_comm(victim)
-            if not proc_has_env(victim, self.env_marker) or not comm.startswith("testbus-") \
+            if not proc_env_has(victim, self.env_marker) or not comm.startswith("testbus-") \
                     or comm.startswith("testbus-test-ch"):
                 self.problem("pid %d (%s) of the marker is not a component of this run"
                              % (victim, comm))
