@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_scan.h"
 #include "valgrind_wrap.h"
 
 extern char **environ;
@@ -128,7 +129,7 @@ void exec_start(exec_fixture *f, const char *name, const char *config_yaml, unsi
 	assert_int_equal(tb_conn_open(f->url, NULL, &f->conn, &st), TB_OK);
 	for (unsigned i = 0; i < 100 * vg_time_scale() && rv != TB_OK; i++) {
 		if ((rv = tb_handshake(f->conn, 200, &info, &st)) != TB_OK)
-			assert_true(exec_alive(f->pid));
+			assert_true(proc_live(f->pid));
 	}
 	if (rv != TB_OK)
 		fail_msg("executor %s did not answer: %s", name, st.message);
@@ -223,22 +224,6 @@ const Testbus__V1__TestCase *exec_case(const Testbus__V1__ExecutionResult *r, co
 		if (strcmp(r->test_cases[i]->name, name) == 0)
 			return r->test_cases[i];
 	return NULL;
-}
-
-bool exec_alive(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
 char *exec_slurp(const char *path)

@@ -60,9 +60,6 @@ int64_t exec_meta_int(const Testbus__V1__ExecutionResult *r, const char *key);
 /* The test case named name, or NULL. */
 const Testbus__V1__TestCase *exec_case(const Testbus__V1__ExecutionResult *r, const char *name);
 
-/* True while pid runs (zombies count as ended). */
-bool exec_alive(pid_t pid);
-
 /* Reads a whole file into a heap string (caller frees); NULL when it cannot. */
 char *exec_slurp(const char *path);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "exec_fixture.h"
+#include "proc_scan.h"
 #include "process.h"
 
 static pid_t read_pid(const char *dir, const char *name)
@@ -59,8 +60,8 @@ static void test_timeout_no_orphans(void **state)
 	dir = exec_meta_string(r, "artifacts_dir");
 	leader = read_pid(dir, "leader");
 	child = read_pid(dir, "child");
-	assert_false(exec_alive(leader));
-	assert_false(exec_alive(child));
+	assert_false(proc_live(leader));
+	assert_false(proc_live(child));
 	assert_int_equal(tb_process_group_count(leader), 0);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	exec_stop(&f);
@@ -114,7 +115,7 @@ static void test_cancel_mid_run(void **state)
 	c.t.call_id = tb_new_call_id();
 	bg_start(&c, &f);
 	leader = read_pid(f.dir, "leader");
-	assert_true(exec_alive(leader));
+	assert_true(proc_live(leader));
 	assert_int_equal(tb_cancel(f.conn, c.t.call_id, &found, &st), TB_OK);
 	assert_int_equal(found, 1);
 	bg_join(&c);
@@ -122,7 +123,7 @@ static void test_cancel_mid_run(void **state)
 	assert_false(c.r->timed_out);
 	assert_false(c.r->success);
 	assert_string_equal(c.r->error, "cancelled");
-	assert_false(exec_alive(leader));
+	assert_false(proc_live(leader));
 	assert_int_equal(tb_process_group_count(leader), 0);
 	protobuf_c_message_free_unpacked(&c.r->base, NULL);
 	exec_stop(&f);
@@ -158,8 +159,8 @@ static void test_executor_stop_ends_suite(void **state)
 		assert_true(c.r->cancelled);
 		protobuf_c_message_free_unpacked(&c.r->base, NULL);
 	}
-	assert_false(exec_alive(leader));
-	assert_false(exec_alive(child));
+	assert_false(proc_live(leader));
+	assert_false(proc_live(child));
 	exec_stop(&f);
 	free(yaml);
 }

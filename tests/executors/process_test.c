@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proc_scan.h"
 #include "process.h"
 
 static char tmpdir[] = "/tmp/tb-process-test-XXXXXX";
@@ -76,23 +77,6 @@ static void test_signal_exit(void **state)
 	assert_int_equal(res.term_signal, SIGKILL);
 	assert_false(res.killed); /* not killed by the runner */
 	tb_process_result_fini(&res);
-}
-
-/* True while pid runs (a zombie has ended: only its parent has not reaped it). */
-static bool alive(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
 static char *tmp_path(const char *name)
@@ -185,7 +169,7 @@ static void test_timeout_kills_group(void **state)
 	data = slurp(pidfile, &len);
 	grandchild = (pid_t)atoi(data);
 	assert_true(grandchild > 0);
-	assert_false(alive(grandchild));
+	assert_false(proc_live(grandchild));
 	assert_int_equal(tb_process_group_count(res.pid), 0);
 	free(data);
 	free(script);
@@ -225,7 +209,7 @@ static void test_leftovers_ended(void **state)
 	assert_false(res.killed);
 	bg = (pid_t)atoi(res.stdout_tail);
 	assert_true(bg > 0);
-	assert_false(alive(bg));
+	assert_false(proc_live(bg));
 	assert_int_equal(tb_process_group_count(res.pid), 0);
 	data = slurp(late, &(size_t){0});
 	assert_string_equal(data, "late\n");
